@@ -1,0 +1,19 @@
+//! The action catalog: loads `actions/*/action.toml`, validates manifests,
+//! builds each action's plugin bundle and its SHA-256, coerces and checks
+//! parameters, and ranks actions for fuzzy search.
+//!
+//! Never runs a plugin: that is the mediator's job alone.
+
+mod bundle;
+mod error;
+mod load;
+mod manifest;
+mod params;
+mod search;
+
+pub use bundle::{Bundle, BundleFile};
+pub use error::{CatalogError, ParamError};
+pub use load::{Catalog, default_dir, load};
+pub use manifest::{Action, Param, ParamType, Plugin, Risk, TransportKind, parse_duration};
+pub use params::{check_value, coerce, complete, parse_assignments, parse_text, redact};
+pub use search::{Match, search};

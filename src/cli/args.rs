@@ -1,0 +1,153 @@
+//! The command line, as clap derives it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// RUNE: run curated runbook actions on many hosts, with an audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "rune", version, about, long_about = None)]
+pub struct Cli {
+    /// Catalog directory holding ACTION/action.toml folders [default: the bundled actions/]
+    #[arg(long, global = true, env = "RUNE_CATALOG", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Inventory file of [[targets]] [default: the config dir's inventory.toml, else localhost only]
+    #[arg(long, global = true, env = "RUNE_INVENTORY", value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an action on targets, headless
+    Run(RunArgs),
+    /// List the catalog's actions, or show one
+    Actions(ActionsArgs),
+    /// List the inventory's targets
+    Targets(TargetsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people: a line per target, colour on a terminal (NO_COLOR respected)
+    Pretty,
+    /// One JSON document at the end: the request and every target's result
+    Json,
+    /// One JSON event per line as it happens
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The action to run (see `rune actions`)
+    pub action: String,
+    /// Target name or glob such as 'web-*'; repeatable [default: localhost]
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Only targets with this tag; repeatable, all must match
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// A parameter; repeatable
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Pretty)]
+    pub output: OutputFormat,
+    /// Print the plan (targets, transport, envelope) and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm a high-risk action
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Targets running at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Start no new target once more than N have failed
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<usize>,
+    /// Per-execution timeout such as 30s or 5m [default: the manifest's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// Incident id to record under [default: a new id per run]
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Stdout bytes kept per target; more fails the target with -32103
+    #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stdout_bytes)]
+    pub max_stdout: u64,
+    /// Stderr bytes kept per target as evidence (the newest lines)
+    #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stderr_tail_bytes)]
+    pub max_stderr: usize,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::catalog::parse_duration(text)
+}
+
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    #[command(subcommand)]
+    pub command: Option<ActionsCommand>,
+    /// Print JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// List every action, and the manifests that failed to load
+    List,
+    /// Show one action with its parameters
+    Show {
+        /// The action's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_repeated_targets_tags_and_params() {
+        let cli = Cli::parse_from([
+            "rune",
+            "run",
+            "noop",
+            "-t",
+            "a",
+            "-t",
+            "web-*",
+            "--tag",
+            "role=web",
+            "-p",
+            "x=1",
+            "-o",
+            "json",
+            "--timeout",
+            "5s",
+        ]);
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("expected run")
+        };
+        assert_eq!(run.targets, ["a", "web-*"]);
+        assert_eq!(run.tags, ["role=web"]);
+        assert_eq!(run.params, ["x=1"]);
+        assert_eq!(run.output, OutputFormat::Json);
+        assert_eq!(run.timeout, Some(std::time::Duration::from_secs(5)));
+        assert!(Cli::try_parse_from(["rune", "run", "noop", "--timeout", "5M"]).is_err());
+    }
+}

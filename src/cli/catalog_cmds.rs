@@ -1,0 +1,205 @@
+//! `rune actions` and `rune targets`, and loading the catalog and inventory
+//! the way every command does.
+
+use serde_json::{Value, json};
+
+use super::args::{ActionsArgs, ActionsCommand, Cli, TargetsArgs};
+use super::{EXIT_OK, EXIT_REFUSED};
+use crate::catalog::{self, Action, Catalog, ParamType, Plugin};
+use crate::inventory::{self, Inventory};
+
+/// The catalog the command line names, or the bundled one.
+pub(super) fn load_catalog(cli: &Cli) -> anyhow::Result<Catalog> {
+    let dir = cli.catalog.clone().unwrap_or_else(catalog::default_dir);
+    Ok(catalog::load(&dir)?)
+}
+
+/// The inventory the command line names, else the config dir's, else localhost only.
+pub(super) fn load_inventory(cli: &Cli) -> anyhow::Result<Inventory> {
+    if let Some(path) = &cli.inventory {
+        return Ok(inventory::load(path)?);
+    }
+    match inventory::default_path() {
+        Some(path) if path.is_file() => Ok(inventory::load(&path)?),
+        _ => Ok(Inventory::default()),
+    }
+}
+
+/// Reports manifests that failed to load, on stderr, so a listing stays usable.
+pub(super) fn warn_broken(catalog: &Catalog) {
+    for broken in &catalog.broken {
+        eprintln!("rune: broken manifest skipped: {broken}");
+    }
+}
+
+pub(super) fn actions(cli: &Cli, args: &ActionsArgs) -> anyhow::Result<u8> {
+    let catalog = load_catalog(cli)?;
+    match &args.command {
+        None | Some(ActionsCommand::List) => {
+            if args.json {
+                let broken: Vec<Value> = catalog
+                    .broken
+                    .iter()
+                    .map(|b| json!({"file": b.file, "field": b.field, "message": b.message}))
+                    .collect();
+                let actions: Vec<Value> = catalog.actions.iter().map(|a| action_json(a)).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"actions": actions, "broken": broken}))?
+                );
+            } else {
+                println!(
+                    "{:<18} {:<7} {:<8} {:<14} TITLE",
+                    "NAME", "RISK", "TIMEOUT", "TRANSPORTS"
+                );
+                for a in &catalog.actions {
+                    let timeout = humantime::format_duration(a.timeout).to_string();
+                    println!(
+                        "{:<18} {:<7} {:<8} {:<14} {}",
+                        a.name,
+                        a.risk.as_str(),
+                        timeout,
+                        transports(a),
+                        a.title
+                    );
+                }
+            }
+            warn_broken(&catalog);
+            Ok(EXIT_OK)
+        }
+        Some(ActionsCommand::Show { name }) => {
+            let Some(action) = catalog.get(name) else {
+                eprintln!("rune: unknown action `{name}`; `rune actions` lists the catalog");
+                return Ok(EXIT_REFUSED);
+            };
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&action_json(action))?);
+            } else {
+                print_action(action);
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn transports(action: &Action) -> String {
+    match &action.transports {
+        None => "any".into(),
+        Some(list) => list
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+fn action_json(a: &Action) -> Value {
+    let params: Vec<Value> = a
+        .params
+        .iter()
+        .map(|p| {
+            let mut v = json!({
+                "name": p.name, "type": p.kind.name(), "required": p.required, "secret": p.secret,
+                "description": p.description, "constraint": p.kind.describe(),
+            });
+            if let Some(default) = &p.default {
+                v["default"] = if p.secret {
+                    Value::from("[REDACTED]")
+                } else {
+                    default.clone()
+                };
+            }
+            if let ParamType::Enum { values } = &p.kind {
+                v["values"] = json!(values);
+            }
+            v
+        })
+        .collect();
+    let installed = match &a.plugin {
+        Plugin::Installed(path) => Some(path.clone()),
+        Plugin::Bundle(_) => None,
+    };
+    json!({
+        "name": a.name, "title": a.title, "description": a.description, "version": a.version,
+        "owner": a.owner, "tags": a.tags, "risk": a.risk, "timeout_ms": a.timeout.as_millis() as u64,
+        "transports": a.transports, "verify": a.verify, "bundle_sha256": a.bundle_sha256(),
+        "installed": installed, "params": params,
+    })
+}
+
+fn print_action(a: &Action) {
+    println!(
+        "{} {} · {} · risk {} · timeout {}",
+        a.name,
+        a.version,
+        a.title,
+        a.risk.as_str(),
+        humantime::format_duration(a.timeout)
+    );
+    println!(
+        "owner {} · transports {} · tags {}",
+        a.owner,
+        transports(a),
+        a.tags.join(", ")
+    );
+    if let Some(verify) = &a.verify {
+        println!("verify: runs {verify} after success");
+    }
+    println!("bundle sha256 {}", a.bundle_sha256());
+    println!("\n{}\n", a.description);
+    if a.params.is_empty() {
+        println!("no parameters");
+    }
+    for p in &a.params {
+        let mut flags = Vec::new();
+        if p.required {
+            flags.push("required".to_owned());
+        }
+        if let Some(d) = &p.default {
+            flags.push(if p.secret {
+                "default [REDACTED]".into()
+            } else {
+                format!("default {d}")
+            });
+        }
+        if p.secret {
+            flags.push("secret".into());
+        }
+        println!(
+            "  {:<12} {}{}",
+            p.name,
+            p.kind.describe(),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", flags.join(", "))
+            }
+        );
+        if !p.description.is_empty() {
+            println!("  {:<12} {}", "", p.description);
+        }
+    }
+}
+
+pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
+    let inventory = load_inventory(cli)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"targets": inventory.targets}))?
+        );
+        return Ok(EXIT_OK);
+    }
+    println!("{:<20} {:<9} {:<24} TAGS", "NAME", "TRANSPORT", "ADDRESS");
+    for t in &inventory.targets {
+        let tags: Vec<String> = t.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "{:<20} {:<9} {:<24} {}",
+            t.name,
+            t.transport.as_str(),
+            t.address(),
+            tags.join(" ")
+        );
+    }
+    Ok(EXIT_OK)
+}

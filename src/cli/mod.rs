@@ -1,0 +1,32 @@
+//! The headless commands: clap definitions, the handlers, and the three
+//! output formats. Thin: all decisions live in the engine.
+
+mod args;
+mod catalog_cmds;
+mod output;
+mod run;
+
+pub use args::{Cli, Command, OutputFormat};
+
+use std::process::ExitCode;
+
+/// Exit status when every target succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit status when at least one target failed, timed out, or was skipped or cancelled.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status when the request was refused, or the catalog or inventory could not be read.
+pub const EXIT_REFUSED: u8 = 2;
+
+/// Runs the parsed command line.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let code = match &cli.command {
+        Some(Command::Run(run)) => run::run(&cli, run).await?,
+        Some(Command::Actions(cmd)) => catalog_cmds::actions(&cli, cmd)?,
+        Some(Command::Targets(cmd)) => catalog_cmds::targets(&cli, cmd)?,
+        None => {
+            eprintln!("the console is not built yet; try `rune run host-facts` or `rune --help`");
+            EXIT_REFUSED
+        }
+    };
+    Ok(ExitCode::from(code))
+}

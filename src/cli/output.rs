@@ -1,0 +1,271 @@
+//! The three output formats. `json` is one document at the end, `ndjson` one
+//! event per line as it happens, `pretty` is for people. Only results go to
+//! stdout; live stderr lines and notices go to stderr. Everything a target
+//! wrote was sanitized by the engine or is sanitized here before printing.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+use serde_json::{Value, json};
+
+use super::args::OutputFormat;
+use crate::mediator::eps::{Failure, Scope, to_eps};
+use crate::mediator::{ExecEvent, Report, Status, TargetResult};
+use crate::policy::{Plan, Refusal};
+use crate::protocol::ids;
+use crate::protocol::sanitize::{sanitize_line, sanitize_text};
+
+pub(super) struct Printer {
+    format: OutputFormat,
+    colour: bool,
+    targets: HashMap<String, String>,
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat, _plan: &Plan) -> Self {
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Self {
+            format,
+            colour,
+            targets: HashMap::new(),
+        }
+    }
+
+    pub fn request(&mut self, plan: &Plan) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Ndjson => {
+                line(&json!({"event": "request", "at": ids::now(), "request": plan.request}))
+            }
+            OutputFormat::Pretty => {
+                eprintln!(
+                    "rune: {} {} on {} target(s) · incident {} · request {}",
+                    plan.action.name,
+                    plan.action.version,
+                    plan.targets.len(),
+                    plan.incident_id,
+                    plan.request.message_metadata.message_id
+                );
+                Ok(())
+            }
+            OutputFormat::Json => Ok(()),
+        }
+    }
+
+    pub fn event(&mut self, event: &ExecEvent) -> anyhow::Result<()> {
+        let exec = event.exec().0.clone();
+        if let ExecEvent::Started { target, .. } = event {
+            self.targets.insert(exec.clone(), target.clone());
+        }
+        let target = self.targets.get(&exec).cloned().unwrap_or_default();
+        match (self.format, event) {
+            (OutputFormat::Ndjson, ExecEvent::Started { at, .. }) => {
+                line(&json!({"event": "started", "at": at, "exec_id": exec, "target": target}))
+            }
+            (OutputFormat::Ndjson, ExecEvent::Stderr { line: text, .. }) => line(
+                &json!({"event": "stderr", "at": ids::now(), "exec_id": exec, "target": target, "line": text}),
+            ),
+            (OutputFormat::Ndjson, ExecEvent::Status { phase, .. }) => line(
+                &json!({"event": "status", "at": ids::now(), "exec_id": exec, "target": target, "phase": phase}),
+            ),
+            (OutputFormat::Ndjson, ExecEvent::Finished { result, .. }) => line(&json!({
+                "event": "finished", "at": result.finished_at, "exec_id": exec, "target": result.target,
+                "status": result.status, "result": result,
+            })),
+            (OutputFormat::Pretty, ExecEvent::Stderr { line: text, .. }) => {
+                eprintln!("[{target}] {text}");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn report(&mut self, plan: &Plan, report: &Report) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Json => {
+                let doc = json!({
+                    "request": report.request,
+                    "action": action_summary(plan),
+                    "incident_id": plan.incident_id,
+                    "summary": summary(report),
+                    "started_at": report.started_at,
+                    "finished_at": report.finished_at,
+                    "results": report.results,
+                });
+                let mut out = std::io::stdout().lock();
+                serde_json::to_writer_pretty(&mut out, &doc)?;
+                writeln!(out)?;
+                Ok(())
+            }
+            OutputFormat::Ndjson => {
+                line(&json!({"event": "summary", "at": ids::now(), "summary": summary(report)}))
+            }
+            OutputFormat::Pretty => self.pretty_report(report),
+        }
+    }
+
+    fn pretty_report(&self, report: &Report) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        for result in &report.results {
+            let (mark, colour) = match result.status {
+                Status::Success => ("ok  ", "32"),
+                Status::Skipped | Status::Cancelled => ("skip", "33"),
+                _ => ("FAIL", "31"),
+            };
+            let mark = if self.colour {
+                format!("\x1b[{colour}m{mark}\x1b[0m")
+            } else {
+                mark.to_owned()
+            };
+            writeln!(
+                out,
+                "{mark} {} ({}) {} in {} ms",
+                result.target,
+                result.transport,
+                result.status.as_str(),
+                result.duration_ms
+            )?;
+            pretty_body(&mut out, result)?;
+        }
+        let s = summary(report);
+        writeln!(
+            out,
+            "{} ok · {} failed · {} timed out · {} cancelled · {} skipped · {} ms",
+            s["success"],
+            s["failed"],
+            s["timed_out"],
+            s["cancelled"],
+            s["skipped"],
+            s["duration_ms"]
+        )?;
+        Ok(())
+    }
+}
+
+fn pretty_body(out: &mut impl Write, result: &TargetResult) -> anyhow::Result<()> {
+    if let Some(data) = result
+        .output
+        .as_ref()
+        .and_then(|o| o.payload.as_ref())
+        .map(|p| &p.output_data)
+    {
+        let text = sanitize_text(&serde_json::to_string_pretty(data)?);
+        for l in text.lines() {
+            writeln!(out, "    {l}")?;
+        }
+    }
+    if let Some(error) = &result.error {
+        writeln!(
+            out,
+            "    error {}: {}",
+            error.code(),
+            sanitize_line(error.reason())
+        )?;
+        let tail = &result.stderr_tail;
+        for l in &tail[tail.len().saturating_sub(5)..] {
+            writeln!(out, "    stderr: {l}")?;
+        }
+    }
+    Ok(())
+}
+
+fn line(value: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn action_summary(plan: &Plan) -> Value {
+    let a = &plan.action;
+    json!({"name": a.name, "version": a.version, "risk": a.risk, "bundle_sha256": a.bundle_sha256()})
+}
+
+fn summary(report: &Report) -> Value {
+    json!({
+        "targets": report.results.len(),
+        "success": report.count(Status::Success),
+        "failed": report.count(Status::Failed),
+        "timed_out": report.count(Status::TimedOut),
+        "cancelled": report.count(Status::Cancelled),
+        "skipped": report.count(Status::Skipped),
+        "duration_ms": report.duration_ms,
+    })
+}
+
+pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
+    let targets: Vec<Value> = plan
+        .targets
+        .iter()
+        .map(|t| json!({"name": t.name, "transport": t.transport, "address": t.address()}))
+        .collect();
+    let envelope = plan
+        .targets
+        .first()
+        .map(|t| plan.envelope(t, &ids::message_id(), &ids::span_id(), true));
+    let doc = json!({
+        "dry_run": true,
+        "request": plan.request,
+        "action": action_summary(plan),
+        "targets": targets,
+        "timeout_ms": plan.timeout.as_millis() as u64,
+        "concurrency": plan.concurrency,
+        "max_errors": plan.max_errors,
+        "envelope": envelope,
+    });
+    match format {
+        OutputFormat::Json | OutputFormat::Ndjson => line(&doc),
+        OutputFormat::Pretty => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "dry run: nothing was executed")?;
+            writeln!(
+                out,
+                "action   {} {} (risk {}, bundle {})",
+                plan.action.name,
+                plan.action.version,
+                plan.action.risk.as_str(),
+                plan.action.bundle_sha256()
+            )?;
+            writeln!(out, "targets  {}", plan.targets.len())?;
+            for t in &plan.targets {
+                writeln!(
+                    out,
+                    "  {} via {} ({})",
+                    t.name,
+                    t.transport.as_str(),
+                    t.address()
+                )?;
+            }
+            writeln!(
+                out,
+                "timeout {} ms · concurrency {} · max errors {}",
+                doc["timeout_ms"],
+                plan.concurrency,
+                plan.max_errors.map_or("none".into(), |n| n.to_string())
+            )?;
+            writeln!(out, "envelope (secrets redacted):")?;
+            writeln!(
+                out,
+                "{}",
+                sanitize_text(&serde_json::to_string_pretty(&doc["envelope"])?)
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// A refused request: the reason on stderr and, for machine formats, an EPS document on stdout.
+pub(super) fn print_refusal(format: OutputFormat, refusal: Refusal) {
+    eprintln!("rune: refused: {refusal}");
+    if format != OutputFormat::Pretty {
+        let eps = to_eps(
+            &Failure::Refused(refusal),
+            Scope {
+                source: Some("cli"),
+                ..Scope::default()
+            },
+        );
+        let _ = line(&serde_json::to_value(&eps).unwrap_or(Value::Null));
+    }
+}

@@ -1,0 +1,56 @@
+//! The `rune` binary: parse arguments, set up file logging, hand off to the CLI.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = rune::cli::Cli::parse();
+    let _log_guard = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rune: cannot start the async runtime: {e}");
+            return ExitCode::from(rune::cli::EXIT_REFUSED);
+        }
+    };
+    match runtime.block_on(rune::cli::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rune: {e:#}");
+            ExitCode::from(rune::cli::EXIT_REFUSED)
+        }
+    }
+}
+
+/// Logs go to a file in the platform state dir, never to stdout (which may
+/// carry JSON) nor to the terminal. `RUNE_LOG` sets the filter.
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dirs = directories::ProjectDirs::from("", "", "rune")?;
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf();
+    if std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .is_err()
+    {
+        return None;
+    }
+    let appender = tracing_appender::rolling::never(&dir, "rune.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUNE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+    Some(guard)
+}

@@ -1,0 +1,439 @@
+//! Running a plan: one task per target under a concurrency bound, each with
+//! its timeout, cancel token and caps; every end becomes a [`TargetResult`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::eps::{EXCERPT, Failure, Scope, to_eps};
+use super::event::{ExecEvent, ExecId, Status, TargetResult};
+use super::limits::Limits;
+use super::lines::StderrTail;
+use crate::inventory::Target;
+use crate::policy::Plan;
+use crate::protocol::validate::{Stdout, validate};
+use crate::protocol::{Request, ids, sanitize::sanitize_bytes};
+use crate::transport::{Exit, Finished, Job, Progress, TransportError, Transports};
+
+/// How long a transport may take to return after its cancel token fired.
+/// Past it the execution future is dropped, which kills a local child.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// Progress messages buffered between a transport and its stderr reader.
+const PROGRESS_QUEUE: usize = 64;
+
+/// Runs plans. Cheap to clone; shares its transports (and their pools).
+#[derive(Clone)]
+pub struct Mediator {
+    pub transports: Transports,
+    pub limits: Limits,
+}
+
+/// The whole request once every target is done.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub request: Request,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    pub results: Vec<TargetResult>,
+}
+
+impl Report {
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+
+    pub fn all_succeeded(&self) -> bool {
+        self.results.iter().all(|r| r.status == Status::Success)
+    }
+}
+
+struct Shared {
+    plan: Arc<Plan>,
+    mediator: Mediator,
+    events: mpsc::Sender<ExecEvent>,
+    cancel: CancellationToken,
+    failures: AtomicUsize,
+    permits: Semaphore,
+}
+
+impl Mediator {
+    pub fn new(transports: Transports) -> Self {
+        Self {
+            transports,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Runs `plan` on all its targets. Events go to `events` as they happen;
+    /// the report lists targets in plan order. `cancel` stops everything.
+    pub async fn run(
+        &self,
+        plan: Arc<Plan>,
+        events: mpsc::Sender<ExecEvent>,
+        cancel: CancellationToken,
+    ) -> Report {
+        let started = Instant::now();
+        let started_at = ids::now();
+        let shared = Arc::new(Shared {
+            permits: Semaphore::new(plan.concurrency.max(1)),
+            plan: Arc::clone(&plan),
+            mediator: self.clone(),
+            events,
+            cancel,
+            failures: AtomicUsize::new(0),
+        });
+        let mut tasks = JoinSet::new();
+        for (index, target) in plan.targets.iter().enumerate() {
+            let shared = Arc::clone(&shared);
+            let target = target.clone();
+            tasks.spawn(async move { (index, run_target(&shared, target).await) });
+        }
+        let mut results: Vec<Option<TargetResult>> = vec![None; plan.targets.len()];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, result)) = joined {
+                results[index] = Some(result);
+            }
+        }
+        Report {
+            request: plan.request.clone(),
+            started_at,
+            finished_at: ids::now(),
+            duration_ms: millis(started.elapsed()),
+            results: results.into_iter().flatten().collect(),
+        }
+    }
+}
+
+struct Attempt {
+    exec: ExecId,
+    span_id: String,
+    target: Target,
+    started_at: Option<String>,
+    clock: Instant,
+}
+
+async fn run_target(shared: &Shared, target: Target) -> TargetResult {
+    let attempt = Attempt {
+        exec: ExecId(ids::message_id()),
+        span_id: ids::span_id(),
+        target,
+        started_at: None,
+        clock: Instant::now(),
+    };
+    let permit = tokio::select! {
+        biased;
+        () = shared.cancel.cancelled() => None,
+        permit = shared.permits.acquire() => permit.ok(),
+    };
+    let Some(_permit) = permit else {
+        return finish(
+            shared,
+            attempt,
+            Ended::NotRun(Failure::Cancelled { started: false }),
+        )
+        .await;
+    };
+    if let Some(limit) = shared.plan.max_errors {
+        let failed = shared.failures.load(Ordering::SeqCst);
+        if failed > limit {
+            let reason = format!("{failed} targets failed, more than --max-errors {limit}");
+            return finish(shared, attempt, Ended::NotRun(Failure::Skipped { reason })).await;
+        }
+    }
+    let mut attempt = attempt;
+    let at = ids::now();
+    attempt.started_at = Some(at.clone());
+    attempt.clock = Instant::now();
+    let _ = shared
+        .events
+        .send(ExecEvent::Started {
+            exec: attempt.exec.clone(),
+            target: attempt.target.name.clone(),
+            at,
+        })
+        .await;
+    let ended = execute(shared, &attempt).await;
+    finish(shared, attempt, ended).await
+}
+
+/// How an execution ended, before it is judged.
+enum Ended {
+    NotRun(Failure),
+    Ran {
+        finished: Result<Finished, TransportError>,
+        timed_out: bool,
+        cancelled: bool,
+        tail: StderrTail,
+        notes: Vec<String>,
+    },
+}
+
+async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
+    let plan = &shared.plan;
+    let limits = shared.mediator.limits;
+    let mut tail = StderrTail::new(limits.line_bytes, limits.stderr_tail_bytes);
+    let Some(transport) = shared.mediator.transports.get(attempt.target.transport) else {
+        let error = TransportError::Unavailable(attempt.target.transport.as_str().into());
+        return Ended::Ran {
+            finished: Err(error),
+            timed_out: false,
+            cancelled: false,
+            tail,
+            notes: Vec::new(),
+        };
+    };
+    let envelope = plan.envelope(&attempt.target, &attempt.exec.0, &attempt.span_id, false);
+    let stdin = serde_json::to_vec(&envelope).unwrap_or_default();
+    let cancel = shared.cancel.child_token();
+    let job = Job {
+        target: attempt.target.clone(),
+        plugin: plan.action.plugin.clone(),
+        stdin,
+        env: plan.param_env(),
+        stdout_limit: limits.stdout_bytes,
+        cancel: cancel.clone(),
+    };
+    let (progress_tx, mut progress_rx) = mpsc::channel(PROGRESS_QUEUE);
+    let mut timed_out = false;
+    let run = async {
+        let exec = transport.exec(job, progress_tx);
+        tokio::pin!(exec);
+        tokio::select! {
+            result = &mut exec => return result,
+            () = tokio::time::sleep(plan.timeout) => timed_out = true,
+            () = cancel.cancelled() => {}
+        }
+        cancel.cancel();
+        tokio::time::timeout(KILL_GRACE, exec)
+            .await
+            .unwrap_or_else(|_| {
+                Err(TransportError::Io(
+                    "the transport did not stop within its grace period".into(),
+                ))
+            })
+    };
+    let mut notes = Vec::new();
+    let drain = async {
+        while let Some(progress) = progress_rx.recv().await {
+            let exec = &attempt.exec;
+            match progress {
+                Progress::Stderr(chunk) => {
+                    let mut lines = Vec::new();
+                    tail.push(&chunk, &mut |line| lines.push(line.to_owned()));
+                    for line in lines {
+                        let _ = shared
+                            .events
+                            .send(ExecEvent::Stderr {
+                                exec: exec.clone(),
+                                line,
+                            })
+                            .await;
+                    }
+                }
+                Progress::Phase(phase) => {
+                    let _ = shared
+                        .events
+                        .send(ExecEvent::Status {
+                            exec: exec.clone(),
+                            phase,
+                        })
+                        .await;
+                }
+                Progress::Note(note) => notes.push(note),
+            }
+        }
+        let mut last = Vec::new();
+        tail.finish(&mut |line| last.push(line.to_owned()));
+        for line in last {
+            let _ = shared
+                .events
+                .send(ExecEvent::Stderr {
+                    exec: attempt.exec.clone(),
+                    line,
+                })
+                .await;
+        }
+    };
+    let (finished, ()) = tokio::join!(run, drain);
+    let cancelled = !timed_out && shared.cancel.is_cancelled();
+    Ended::Ran {
+        finished,
+        timed_out,
+        cancelled,
+        tail,
+        notes,
+    }
+}
+
+async fn finish(shared: &Shared, attempt: Attempt, ended: Ended) -> TargetResult {
+    let plan = &shared.plan;
+    let mut result = TargetResult {
+        exec_id: attempt.exec.clone(),
+        target: attempt.target.name.clone(),
+        transport: attempt.target.transport.as_str().into(),
+        status: Status::Failed,
+        started_at: attempt.started_at.clone(),
+        finished_at: String::new(),
+        duration_ms: 0,
+        exit_code: None,
+        mode: None,
+        input: plan.envelope(&attempt.target, &attempt.exec.0, &attempt.span_id, true),
+        output: None,
+        error: None,
+        stderr_tail: Vec::new(),
+        stderr_lines: 0,
+        stderr_bytes: 0,
+        notes: Vec::new(),
+    };
+    let failure = match ended {
+        Ended::NotRun(failure) => Some(failure),
+        Ended::Ran {
+            finished,
+            timed_out,
+            cancelled,
+            tail,
+            notes,
+        } => {
+            result.stderr_tail = tail.tail();
+            result.stderr_lines = tail.lines;
+            result.stderr_bytes = tail.bytes;
+            result.notes = notes;
+            judge(
+                plan,
+                shared.mediator.limits.stdout_bytes,
+                finished,
+                timed_out,
+                cancelled,
+                &mut result,
+            )
+        }
+    };
+    if let Some(failure) = failure {
+        result.status = match &failure {
+            Failure::Timeout { .. } => Status::TimedOut,
+            Failure::Cancelled { .. } => Status::Cancelled,
+            Failure::Skipped { .. } => Status::Skipped,
+            _ => Status::Failed,
+        };
+        if result.status != Status::Skipped && result.status != Status::Cancelled {
+            shared.failures.fetch_add(1, Ordering::SeqCst);
+        }
+        result.error = Some(eps_for(plan, &attempt, &result, &failure));
+    } else {
+        result.status = Status::Success;
+    }
+    result.finished_at = ids::now();
+    result.duration_ms = millis(attempt.clock.elapsed());
+    let _ = shared
+        .events
+        .send(ExecEvent::Finished {
+            exec: attempt.exec.clone(),
+            result: Box::new(result.clone()),
+        })
+        .await;
+    result
+}
+
+/// Validates what came back; `None` means success.
+fn judge(
+    plan: &Plan,
+    stdout_limit: u64,
+    finished: Result<Finished, TransportError>,
+    timed_out: bool,
+    cancelled: bool,
+    result: &mut TargetResult,
+) -> Option<Failure> {
+    let finished = match finished {
+        Ok(f) => f,
+        Err(_) if timed_out => {
+            return Some(Failure::Timeout {
+                timeout_ms: millis(plan.timeout),
+                killed: false,
+            });
+        }
+        Err(_) if cancelled => return Some(Failure::Cancelled { started: true }),
+        Err(error) => return Some(Failure::Transport(error)),
+    };
+    result.mode = Some(finished.mode.into());
+    if let Exit::Code(code) = finished.exit {
+        result.exit_code = Some(code);
+    }
+    if timed_out {
+        return Some(Failure::Timeout {
+            timeout_ms: millis(plan.timeout),
+            killed: finished.killed,
+        });
+    }
+    if cancelled {
+        return Some(Failure::Cancelled { started: true });
+    }
+    let exit_code = match finished.exit {
+        Exit::Code(code) => code,
+        Exit::Signal(signal) => return Some(Failure::Signal { signal }),
+        Exit::Unknown => -1,
+    };
+    let stdout = Stdout {
+        bytes: &finished.stdout,
+        total: finished.stdout_total,
+        limit: stdout_limit,
+    };
+    match validate(stdout, exit_code) {
+        Ok(output) => {
+            let failure = output
+                .error
+                .clone()
+                .map(|error| Failure::PluginFailed { error, exit_code });
+            result.output = Some(output);
+            failure
+        }
+        Err(violation) => Some(Failure::Violation {
+            violation,
+            exit_code,
+            stdout_excerpt: sanitize_bytes(&finished.stdout[..finished.stdout.len().min(EXCERPT)]),
+        }),
+    }
+}
+
+fn eps_for(
+    plan: &Plan,
+    attempt: &Attempt,
+    result: &TargetResult,
+    failure: &Failure,
+) -> crate::protocol::EpsError {
+    let mut data = serde_json::Map::new();
+    if !result.stderr_tail.is_empty() {
+        data.insert(
+            "stderr_tail".into(),
+            result
+                .stderr_tail
+                .iter()
+                .rev()
+                .take(20)
+                .rev()
+                .cloned()
+                .collect(),
+        );
+    }
+    let scope = Scope {
+        request_id: Some(&plan.request.message_metadata.message_id),
+        parent_id: Some(&attempt.exec.0),
+        source: Some(plan.source.as_str()),
+        trace_id: Some(&plan.request.observability.trace_id),
+        action: Some(&plan.action.name),
+        target: Some(&attempt.target.name),
+        transport: Some(attempt.target.transport.as_str()),
+        data,
+    };
+    to_eps(failure, scope)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

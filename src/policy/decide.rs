@@ -1,0 +1,209 @@
+//! May this request run? Checks the action, targets, parameters, transport
+//! allow-list, options and risk confirmation, then builds the RCS request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::plan::{Operator, Plan};
+use crate::catalog::{Catalog, ParamError, Risk, TransportKind, coerce, complete, redact};
+use crate::inventory::{Inventory, SelectError, Selector, select_targets};
+use crate::protocol::bpcs::VERSION;
+use crate::protocol::rcs::{RequestData, RequestMetadata, RequestPayload, Routing};
+use crate::protocol::{Observability, Request, ids};
+
+/// The most targets one request may run on at once.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// Where a request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Console,
+    Cli,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// What the operator confirmed before asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Nothing: enough for `read`, and for `change` from the CLI.
+    None,
+    /// `--yes`, or the console's confirmation step: enough for `high`.
+    Explicit,
+}
+
+/// Parameters as strings from a command line, or typed from a form.
+#[derive(Debug, Clone)]
+pub enum ParamInput {
+    Assignments(Vec<(String, String)>),
+    Typed(Map<String, Value>),
+}
+
+/// One request to run an action.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub action: String,
+    pub selector: Selector,
+    pub params: ParamInput,
+    pub source: Source,
+    pub operator: Operator,
+    pub incident_id: String,
+    /// Overrides the manifest's timeout.
+    pub timeout: Option<Duration>,
+    pub concurrency: usize,
+    pub max_errors: Option<usize>,
+    pub confirmation: Confirmation,
+    /// Set for a verify run: the request it verifies.
+    pub parent_message_id: Option<String>,
+}
+
+/// Why a request may not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("unknown action `{0}`; `rune actions` lists the catalog")]
+    UnknownAction(String),
+    #[error(transparent)]
+    Targets(#[from] SelectError),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(
+        "{action} may not run over {transport} (target {target}); its manifest allows: {allowed}"
+    )]
+    TransportNotAllowed {
+        action: String,
+        target: String,
+        transport: String,
+        allowed: String,
+    },
+    #[error("{action} is a high-risk action; confirm it with --yes (or in the console)")]
+    NeedsConfirmation { action: String },
+    #[error("{0}")]
+    BadOption(String),
+}
+
+/// Checks `request` against the catalog and inventory and plans it.
+pub fn decide(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    request: RunRequest,
+) -> Result<Plan, Refusal> {
+    let action = catalog
+        .get(&request.action)
+        .ok_or_else(|| Refusal::UnknownAction(request.action.clone()))?;
+    if request.concurrency == 0 || request.concurrency > MAX_CONCURRENCY {
+        return Err(Refusal::BadOption(format!(
+            "--concurrency must be 1..={MAX_CONCURRENCY}"
+        )));
+    }
+    let targets = select_targets(inventory, &request.selector)?;
+    if let Some(target) = targets.iter().find(|t| !action.allows(t.transport)) {
+        let allowed = action
+            .transports
+            .iter()
+            .flatten()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Refusal::TransportNotAllowed {
+            action: action.name.clone(),
+            target: target.name.clone(),
+            transport: target.transport.as_str().into(),
+            allowed,
+        });
+    }
+    let params = match &request.params {
+        ParamInput::Assignments(list) => coerce(action, list)?,
+        ParamInput::Typed(map) => complete(action, map.clone())?,
+    };
+    if action.risk == Risk::High && request.confirmation != Confirmation::Explicit {
+        return Err(Refusal::NeedsConfirmation {
+            action: action.name.clone(),
+        });
+    }
+    let timeout = request.timeout.unwrap_or(action.timeout);
+    let rcs = build_request(action, &params, &request, &targets, timeout);
+    Ok(Plan::new(
+        rcs,
+        Arc::clone(action),
+        params,
+        targets,
+        timeout,
+        request.concurrency,
+        request.max_errors,
+        request.source,
+        request.operator,
+        request.incident_id,
+    ))
+}
+
+fn build_request(
+    action: &crate::catalog::Action,
+    params: &Map<String, Value>,
+    request: &RunRequest,
+    targets: &[crate::inventory::Target],
+    timeout: Duration,
+) -> Request {
+    let message_id = ids::message_id();
+    let mut context = Map::new();
+    context.insert("triggered_by".into(), request.source.as_str().into());
+    context.insert("requested_by".into(), request.operator.id().into());
+    context.insert("action".into(), action.name.clone().into());
+    context.insert("incident_id".into(), request.incident_id.clone().into());
+    context.insert(
+        "targets".into(),
+        targets
+            .iter()
+            .map(|t| Value::from(t.name.clone()))
+            .collect(),
+    );
+    let mut transports: Vec<TransportKind> = Vec::new();
+    for target in targets {
+        if !transports.contains(&target.transport) {
+            transports.push(target.transport);
+        }
+    }
+    let mut routing_tags = vec![
+        format!("action:{}", action.name),
+        format!("risk:{}", action.risk.as_str()),
+        format!("incident:{}", request.incident_id),
+    ];
+    routing_tags.extend(
+        transports
+            .iter()
+            .map(|k| format!("transport:{}", k.as_str())),
+    );
+    Request {
+        message_metadata: RequestMetadata {
+            version: VERSION.into(),
+            message_id: message_id.clone(),
+            correlation_id: message_id,
+            parent_message_id: request.parent_message_id.clone(),
+            created_at: ids::now(),
+        },
+        routing: Routing {
+            event_type: "ACTION_EXECUTE_REQUEST".into(),
+            event_category: "orchestration".into(),
+            source_module: request.source.as_str().into(),
+            target_module: "LMM".into(),
+            routing_tags,
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        },
+        payload: RequestPayload::new(RequestData {
+            input_parameters: redact(action, params),
+            context,
+        }),
+        observability: Observability {
+            trace_id: ids::trace_id(),
+            span_id: ids::span_id(),
+        },
+    }
+}

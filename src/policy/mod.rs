@@ -1,0 +1,9 @@
+//! The policy (LOM): decides whether a request may run and turns it into a
+//! [`Plan`]: the action, its checked parameters, the resolved targets, the
+//! RCS request and the limits. Nothing runs here.
+
+mod decide;
+mod plan;
+
+pub use decide::{Confirmation, ParamInput, Refusal, RunRequest, Source, decide};
+pub use plan::{Operator, Plan};

@@ -1,0 +1,159 @@
+//! The plan: everything the mediator needs to run one request, and the
+//! per-target BPCS envelope built from it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::decide::Source;
+use crate::catalog::{Action, redact};
+use crate::inventory::Target;
+use crate::protocol::bpcs::{
+    BpcsInput, Context, InputPayload, MessageMetadata, Observability, VERSION,
+};
+use crate::protocol::{Request, ids};
+
+/// Who runs the request: the OS user and host, as `user@host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub user: String,
+    pub host: String,
+}
+
+impl Operator {
+    /// The operator of this process, from `$USER` and the kernel's node name.
+    pub fn current() -> Self {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| format!("uid{}", rustix::process::getuid().as_raw()));
+        let host = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        Self { user, host }
+    }
+
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.user, self.host)
+    }
+}
+
+/// A request that policy allowed, ready for the mediator.
+pub struct Plan {
+    pub request: Request,
+    pub action: Arc<Action>,
+    /// The real values, secrets included: only envelopes may carry them.
+    params: Map<String, Value>,
+    pub targets: Vec<Target>,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// No new target starts once more than this many have failed.
+    pub max_errors: Option<usize>,
+    pub source: Source,
+    pub operator: Operator,
+    pub incident_id: String,
+}
+
+// Written by hand so a Debug print can never show a secret value.
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("action", &self.action.name)
+            .field("params", &self.redacted_params())
+            .field(
+                "targets",
+                &self.targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("max_errors", &self.max_errors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plan {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        request: Request,
+        action: Arc<Action>,
+        params: Map<String, Value>,
+        targets: Vec<Target>,
+        timeout: Duration,
+        concurrency: usize,
+        max_errors: Option<usize>,
+        source: Source,
+        operator: Operator,
+        incident_id: String,
+    ) -> Self {
+        Self {
+            request,
+            action,
+            params,
+            targets,
+            timeout,
+            concurrency,
+            max_errors,
+            source,
+            operator,
+            incident_id,
+        }
+    }
+
+    /// The parameters as they may be recorded or shown.
+    pub fn redacted_params(&self) -> Map<String, Value> {
+        redact(&self.action, &self.params)
+    }
+
+    /// The BPCS input for one target. `redacted` masks secrets, for records.
+    pub fn envelope(
+        &self,
+        target: &Target,
+        message_id: &str,
+        span_id: &str,
+        redacted: bool,
+    ) -> BpcsInput {
+        BpcsInput {
+            message_metadata: MessageMetadata {
+                version: VERSION.into(),
+                message_id: message_id.into(),
+                correlation_id: Some(self.request.message_metadata.message_id.clone()),
+                created_at: ids::now(),
+            },
+            payload: InputPayload {
+                input_parameters: if redacted {
+                    self.redacted_params()
+                } else {
+                    self.params.clone()
+                },
+                context: Context {
+                    node: target.name.clone(),
+                    triggered_by: self.source.as_str().into(),
+                    requested_by: self.operator.id(),
+                    action: self.action.name.clone(),
+                    incident_id: self.incident_id.clone(),
+                    transport: target.transport.as_str().into(),
+                },
+            },
+            observability: Observability {
+                trace_id: self.request.observability.trace_id.clone(),
+                span_id: span_id.into(),
+            },
+        }
+    }
+
+    /// `RUNE_PARAM_<NAME>` for each non-secret parameter.
+    pub fn param_env(&self) -> Vec<(String, String)> {
+        self.params
+            .iter()
+            .filter(|(k, _)| self.action.param(k).is_some_and(|p| !p.secret))
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (format!("RUNE_PARAM_{}", k.to_ascii_uppercase()), text)
+            })
+            .collect()
+    }
+}

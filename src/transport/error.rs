@@ -1,0 +1,55 @@
+//! What can go wrong while moving bytes. Variants say what happened; the
+//! mediator (`mediator::eps`) alone decides which EPS code that becomes.
+
+/// A transport failure, before or during an execution.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    /// This build or configuration has no transport of that kind.
+    #[error("no {0} transport is available in this build or configuration")]
+    Unavailable(String),
+    /// The plugin could not be started (missing interpreter, bad entry …).
+    #[error("cannot start the plugin: {0}")]
+    Spawn(String),
+    /// Local I/O around the plugin failed (temp dir, pipes).
+    #[error("local I/O failed: {0}")]
+    Io(String),
+    /// The target could not be reached: DNS, refused, unreachable, no banner.
+    #[error("cannot connect to {target}: {reason}")]
+    Connect { target: String, reason: String },
+    /// The target refused every authentication method tried.
+    #[error("authentication to {target} failed (tried: {tried}): {reason}")]
+    Auth {
+        target: String,
+        tried: String,
+        reason: String,
+    },
+    /// The host key is unknown, changed or revoked.
+    #[error("host key of {target} refused: {reason} (fingerprint {fingerprint})")]
+    HostKey {
+        target: String,
+        reason: String,
+        fingerprint: String,
+    },
+    /// The bundle that arrived does not hash to what was sent.
+    #[error("the bundle on {target} does not match its SHA-256")]
+    ChecksumMismatch { target: String },
+    /// The connection broke mid-run; what arrived so far is kept.
+    #[error("connection to {target} lost: {reason}")]
+    Lost {
+        target: String,
+        reason: String,
+        stdout: Vec<u8>,
+    },
+    /// The remote service throttled or refused for lack of resources.
+    #[error("{target} is throttling requests: {reason}")]
+    Throttled { target: String, reason: String },
+    /// The remote service refused the caller's rights.
+    #[error("not authorized on {target}: {reason}")]
+    Denied { target: String, reason: String },
+}
+
+impl From<std::io::Error> for TransportError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e.to_string())
+    }
+}

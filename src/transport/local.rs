@@ -1,0 +1,201 @@
+//! The local transport: a private temporary copy of the bundle, run through
+//! tokio::process in its own process group so a timeout or cancel can kill
+//! the whole tree, and so can a plugin's exit: nothing it started outlives it.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use super::{Exit, Finished, Job, Progress, Transport, TransportError};
+use crate::catalog::Plugin;
+
+/// Variables of the operator's environment a plugin still sees. The rest
+/// (cloud credentials, tokens, agent sockets) stays out of plugins.
+const KEPT_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+];
+
+/// How long pipes may stay open after the plugin exited and its group was
+/// killed: only a process that escaped the group (setsid) can hold them.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// Stderr is forwarded in chunks of at most this many bytes.
+const CHUNK: usize = 16 * 1024;
+
+/// Runs plugins on this machine.
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    /// Where private bundle copies go; the system temp dir when `None`.
+    pub temp_root: Option<PathBuf>,
+}
+
+impl Transport for Local {
+    fn exec(
+        &self,
+        job: Job,
+        progress: mpsc::Sender<Progress>,
+    ) -> BoxFuture<'_, Result<Finished, TransportError>> {
+        Box::pin(self.run(job, progress))
+    }
+}
+
+impl Local {
+    async fn run(
+        &self,
+        job: Job,
+        progress: mpsc::Sender<Progress>,
+    ) -> Result<Finished, TransportError> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("rune-");
+        // tempfile creates the directory 0700: the bundle stays private.
+        let dir = match &self.temp_root {
+            Some(root) => builder.tempdir_in(root)?,
+            None => builder.tempdir()?,
+        };
+        let (mut command, mode) = match &job.plugin {
+            Plugin::Bundle(bundle) => {
+                bundle.unpack(dir.path())?;
+                let entry = dir.path().join(&bundle.entry);
+                let executable = bundle
+                    .files
+                    .iter()
+                    .any(|f| f.path == bundle.entry && f.executable);
+                let mut command = if executable {
+                    Command::new(&entry)
+                } else {
+                    let mut c = Command::new("bash");
+                    c.arg(&entry);
+                    c
+                };
+                command.current_dir(dir.path().join(&bundle.workdir));
+                (command, "bundle")
+            }
+            Plugin::Installed(path) => {
+                let mut command = Command::new(path);
+                command.current_dir(dir.path());
+                (command, "installed")
+            }
+        };
+        command
+            .env_clear()
+            .envs(
+                KEPT_ENV
+                    .iter()
+                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
+            .envs(job.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|e| TransportError::Spawn(e.to_string()))?;
+        let _ = progress.send(Progress::Phase("running".into())).await;
+        let result = supervise(&mut child, job, progress).await;
+        drop(dir);
+        result.map(|(exit, stdout, stdout_total, killed)| Finished {
+            exit,
+            stdout,
+            stdout_total,
+            killed,
+            mode,
+        })
+    }
+}
+
+async fn supervise(
+    child: &mut Child,
+    job: Job,
+    progress: mpsc::Sender<Progress>,
+) -> Result<(Exit, Vec<u8>, u64, bool), TransportError> {
+    let pgid = child.id();
+    let (Some(mut stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(TransportError::Io(
+            "the plugin's pipes were not set up".into(),
+        ));
+    };
+    let envelope = job.stdin;
+    // A plugin may exit without reading its stdin; a broken pipe is not an error.
+    let writer = tokio::spawn(async move {
+        let _ = stdin.write_all(&envelope).await;
+        let _ = stdin.shutdown().await;
+    });
+    let out_reader = tokio::spawn(read_capped(stdout, job.stdout_limit));
+    let err_reader = tokio::spawn(forward_stderr(stderr, progress));
+    let (status, killed) = tokio::select! {
+        status = child.wait() => (status?, false),
+        () = job.cancel.cancelled() => {
+            kill_group(pgid);
+            (child.wait().await?, true)
+        }
+    };
+    // The entry is done: whatever it left running in its group goes too.
+    kill_group(pgid);
+    writer.abort();
+    let (stdout, total) = match tokio::time::timeout(PIPE_GRACE, out_reader).await {
+        Ok(Ok(read)) => read?,
+        _ => (Vec::new(), 0),
+    };
+    let _ = tokio::time::timeout(PIPE_GRACE, err_reader).await;
+    let exit = match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) => Exit::Unknown,
+    };
+    Ok((exit, stdout, total, killed))
+}
+
+/// Keeps the first `limit` bytes and counts the rest, reading to EOF so the
+/// plugin never blocks on a full pipe.
+pub(crate) async fn read_capped(
+    mut from: impl AsyncRead + Unpin,
+    limit: u64,
+) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut kept = Vec::new();
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok((kept, total));
+        }
+        let room = limit.saturating_sub(kept.len() as u64) as usize;
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        total += n as u64;
+    }
+}
+
+async fn forward_stderr(mut from: impl AsyncRead + Unpin, progress: mpsc::Sender<Progress>) {
+    let mut buf = vec![0u8; CHUNK];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0
+            || progress
+                .send(Progress::Stderr(buf[..n].to_vec()))
+                .await
+                .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn kill_group(pgid: Option<u32>) {
+    let Some(pid) = pgid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return;
+    };
+    // ESRCH (the group is already gone) is the common, harmless case.
+    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+}

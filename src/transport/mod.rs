@@ -1,0 +1,103 @@
+//! Transports move bytes to a target and back and report how the process
+//! ended. They never parse JSON and never choose an EPS code: the mediator
+//! does both. One trait, one implementation per way of reaching a host.
+
+mod error;
+pub mod local;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use error::TransportError;
+
+use crate::catalog::{Plugin, TransportKind};
+use crate::inventory::Target;
+
+/// One execution, as a transport needs it.
+pub struct Job {
+    pub target: Target,
+    pub plugin: Plugin,
+    /// Exactly the envelope bytes; the plugin sees them, then EOF.
+    pub stdin: Vec<u8>,
+    /// `RUNE_PARAM_*` for non-secret parameters; secrets never go here.
+    pub env: Vec<(String, String)>,
+    /// Stdout bytes kept; the rest is counted and dropped.
+    pub stdout_limit: u64,
+    /// Cancelled on timeout or operator cancel: kill the process tree and return.
+    pub cancel: CancellationToken,
+}
+
+/// What a transport reports while it works.
+#[derive(Debug)]
+pub enum Progress {
+    /// A chunk of the plugin's stderr, as raw bytes.
+    Stderr(Vec<u8>),
+    /// The transport reached a new phase (`connecting`, `running`, an SSM status …).
+    Phase(String),
+    /// Something worth recording, such as a newly accepted host key.
+    Note(String),
+}
+
+/// How the plugin process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    /// The transport could not learn the status (e.g. the channel closed without one).
+    Unknown,
+}
+
+/// What came back from one execution.
+#[derive(Debug)]
+pub struct Finished {
+    pub exit: Exit,
+    /// The first `stdout_limit` bytes of stdout.
+    pub stdout: Vec<u8>,
+    /// All stdout bytes the plugin wrote, kept or not.
+    pub stdout_total: u64,
+    /// True when the transport killed the process tree because of `cancel`.
+    pub killed: bool,
+    /// "bundle" or "installed": which way the plugin ran.
+    pub mode: &'static str,
+}
+
+/// A way of reaching targets.
+pub trait Transport: Send + Sync {
+    /// Runs `job`, streaming stderr and phases on `progress`. Must return
+    /// promptly once `job.cancel` fires, after killing the process tree.
+    fn exec(
+        &self,
+        job: Job,
+        progress: mpsc::Sender<Progress>,
+    ) -> BoxFuture<'_, Result<Finished, TransportError>>;
+}
+
+/// The transports available to a mediator, by kind.
+#[derive(Clone, Default)]
+pub struct Transports {
+    pub local: Option<Arc<dyn Transport>>,
+    pub ssh: Option<Arc<dyn Transport>>,
+    pub ssm: Option<Arc<dyn Transport>>,
+}
+
+impl Transports {
+    /// Every transport this build has, with default settings.
+    pub fn standard() -> Self {
+        Self {
+            local: Some(Arc::new(local::Local::default())),
+            ssh: None,
+            ssm: None,
+        }
+    }
+
+    pub fn get(&self, kind: TransportKind) -> Option<Arc<dyn Transport>> {
+        match kind {
+            TransportKind::Local => self.local.clone(),
+            TransportKind::Ssh => self.ssh.clone(),
+            TransportKind::Ssm => self.ssm.clone(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Contract tests of the shipped actions, run through the mediator on localhost.

@@ -1,0 +1,10 @@
+//! End-to-end tests: real plugin processes through the real mediator and
+//! binary. One test binary, a module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod actions;
+mod cli;
+mod limits;
+mod violations;

@@ -1,0 +1,132 @@
+//! Shared helpers: fixture catalogs, running a plan through the mediator,
+//! running the binary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rune::catalog::{self, Catalog};
+use rune::inventory::{Inventory, Selector};
+use rune::mediator::{ExecEvent, Mediator, Report, TargetResult};
+use rune::policy::{Confirmation, Operator, ParamInput, RunRequest, Source, decide};
+use rune::transport::Transports;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture_catalog() -> Catalog {
+    catalog::load(&root().join("tests/fixtures/catalog")).unwrap()
+}
+
+#[allow(dead_code)] // used once the shipped actions have contract tests
+pub fn shipped_catalog() -> Catalog {
+    catalog::load(&root().join("actions")).unwrap()
+}
+
+pub fn request(action: &str, params: &[(&str, &str)]) -> RunRequest {
+    RunRequest {
+        action: action.into(),
+        selector: Selector::default(),
+        params: ParamInput::Assignments(
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        source: Source::Cli,
+        operator: Operator {
+            user: "tester".into(),
+            host: "ci".into(),
+        },
+        incident_id: "01937a40-0f00-7a00-b000-000000000001".into(),
+        timeout: None,
+        concurrency: 16,
+        max_errors: None,
+        confirmation: Confirmation::Explicit,
+        parent_message_id: None,
+    }
+}
+
+/// Runs `request` against `catalog` on the implicit localhost, collecting every event.
+pub async fn run(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    request: RunRequest,
+) -> (Report, Vec<ExecEvent>) {
+    run_with(
+        catalog,
+        inventory,
+        request,
+        Mediator::new(Transports::standard()),
+        CancellationToken::new(),
+    )
+    .await
+}
+
+pub async fn run_with(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    request: RunRequest,
+    mediator: Mediator,
+    cancel: CancellationToken,
+) -> (Report, Vec<ExecEvent>) {
+    let plan = Arc::new(decide(catalog, inventory, request).unwrap());
+    let (tx, mut rx) = mpsc::channel(256);
+    let collect = async {
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        events
+    };
+    tokio::join!(mediator.run(plan, tx, cancel), collect)
+}
+
+pub async fn run_case(case: &str, extra: &[(&str, &str)]) -> TargetResult {
+    let mut params = vec![("case", case)];
+    params.extend_from_slice(extra);
+    let (report, _) = run(
+        &fixture_catalog(),
+        &Inventory::default(),
+        request("misbehave", &params),
+    )
+    .await;
+    report.results.into_iter().next().unwrap()
+}
+
+/// The `rune` binary with a clean environment: no user inventory, logs in a temp dir.
+pub fn rune(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rune"));
+    cmd.env_remove("RUNE_CATALOG")
+        .env_remove("RUNE_INVENTORY")
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// True while a process whose command line contains `marker` exists.
+pub fn process_exists(marker: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+}
+
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
