@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// Per-execution timeout such as 30s or 5m [default: the manifest's]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    /// Trust and save the host key of SSH targets never seen before (a changed key is still refused)
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
     /// Incident id to record under [default: a new id per run]
     #[arg(long, value_name = "ID")]
     pub incident: Option<String>,

@@ -15,7 +15,10 @@ use crate::inventory::Selector;
 use crate::mediator::{Limits, Mediator};
 use crate::policy::{Confirmation, Operator, ParamInput, Refusal, RunRequest, Source, decide};
 use crate::protocol::ids;
+use std::io::IsTerminal;
+
 use crate::transport::Transports;
+use crate::transport::ssh::SshSettings;
 
 /// Events buffered between the mediator and the printer.
 const EVENT_QUEUE: usize = 1024;
@@ -67,7 +70,15 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
         print_dry_run(&plan, args.output)?;
         return Ok(EXIT_OK);
     }
-    let mut mediator = Mediator::new(Transports::standard());
+    let mut ssh = SshSettings::from_env();
+    ssh.accept_new_host_keys = args.accept_new_host_keys;
+    ssh.prompt = std::io::stdin().is_terminal();
+    let (transports, warnings) =
+        Transports::standard(ssh).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
+    for warning in warnings {
+        eprintln!("rune: warning: {warning}");
+    }
+    let mut mediator = Mediator::new(transports);
     mediator.limits = Limits {
         stdout_bytes: args.max_stdout,
         stderr_tail_bytes: args.max_stderr,

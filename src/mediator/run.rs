@@ -198,6 +198,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         stdin,
         env: plan.param_env(),
         stdout_limit: limits.stdout_bytes,
+        timeout: plan.timeout,
         cancel: cancel.clone(),
     };
     let (progress_tx, mut progress_rx) = mpsc::channel(PROGRESS_QUEUE);

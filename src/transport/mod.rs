@@ -4,6 +4,7 @@
 
 mod error;
 pub mod local;
+pub mod ssh;
 
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ pub struct Job {
     pub env: Vec<(String, String)>,
     /// Stdout bytes kept; the rest is counted and dropped.
     pub stdout_limit: u64,
+    /// The execution's timeout: remote transports arm a deadline of their own from it.
+    pub timeout: std::time::Duration,
     /// Cancelled on timeout or operator cancel: kill the process tree and return.
     pub cancel: CancellationToken,
 }
@@ -84,13 +87,25 @@ pub struct Transports {
 }
 
 impl Transports {
-    /// Every transport this build has, with default settings.
-    pub fn standard() -> Self {
+    /// The local transport alone.
+    pub fn local_only() -> Self {
         Self {
             local: Some(Arc::new(local::Local::default())),
             ssh: None,
             ssm: None,
         }
+    }
+
+    /// Local and SSH. The ssh_config's warnings come back for the operator.
+    pub fn standard(ssh: ssh::SshSettings) -> Result<(Self, Vec<String>), String> {
+        let (ssh, warnings) = ssh::Ssh::new(ssh)?;
+        Ok((
+            Self {
+                ssh: Some(Arc::new(ssh)),
+                ..Self::local_only()
+            },
+            warnings,
+        ))
     }
 
     pub fn get(&self, kind: TransportKind) -> Option<Arc<dyn Transport>> {
