@@ -74,7 +74,7 @@ async fn cancel_stops_running_and_queued_targets() {
         &fixture_catalog(),
         &inventory,
         req,
-        Mediator::new(Transports::standard()),
+        Mediator::new(Transports::local_only()),
         cancel,
     )
     .await;
@@ -128,7 +128,7 @@ async fn max_errors_skips_the_rest() {
 
 #[tokio::test]
 async fn the_stdout_cap_is_configurable() {
-    let mut mediator = Mediator::new(Transports::standard());
+    let mut mediator = Mediator::new(Transports::local_only());
     mediator.limits = Limits {
         stdout_bytes: 64,
         ..Limits::default()
@@ -148,7 +148,7 @@ async fn the_stdout_cap_is_configurable() {
 
 #[tokio::test]
 async fn a_stderr_flood_is_counted_exactly_and_kept_bounded() {
-    let mut mediator = Mediator::new(Transports::standard());
+    let mut mediator = Mediator::new(Transports::local_only());
     mediator.limits = Limits {
         stderr_tail_bytes: 4096,
         line_bytes: 1000,

@@ -21,7 +21,6 @@ pub fn fixture_catalog() -> Catalog {
     catalog::load(&root().join("tests/fixtures/catalog")).unwrap()
 }
 
-#[allow(dead_code)] // used once the shipped actions have contract tests
 pub fn shipped_catalog() -> Catalog {
     catalog::load(&root().join("actions")).unwrap()
 }
@@ -60,7 +59,7 @@ pub async fn run(
         catalog,
         inventory,
         request,
-        Mediator::new(Transports::standard()),
+        Mediator::new(Transports::local_only()),
         CancellationToken::new(),
     )
     .await
