@@ -22,7 +22,7 @@ pub(super) struct Printer {
 }
 
 impl Printer {
-    pub fn new(format: OutputFormat, _plan: &Plan) -> Self {
+    pub fn new(format: OutputFormat) -> Self {
         let colour = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Self {
@@ -35,7 +35,10 @@ impl Printer {
     pub fn request(&mut self, plan: &Plan) -> anyhow::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
-                line(&json!({"event": "request", "at": ids::now(), "request": plan.request}))
+                let verify = plan.request.message_metadata.parent_message_id.is_some();
+                line(
+                    &json!({"event": "request", "at": ids::now(), "verify": verify, "request": plan.request}),
+                )
             }
             OutputFormat::Pretty => {
                 eprintln!(
@@ -80,27 +83,38 @@ impl Printer {
         }
     }
 
-    pub fn report(&mut self, plan: &Plan, report: &Report) -> anyhow::Result<()> {
+    /// The end of the run: the action's report and, when one ran, its verify report.
+    pub fn report(
+        &mut self,
+        plan: &Plan,
+        report: &Report,
+        verify: Option<(&Plan, &Report)>,
+    ) -> anyhow::Result<()> {
         match self.format {
             OutputFormat::Json => {
-                let doc = json!({
-                    "request": report.request,
-                    "action": action_summary(plan),
-                    "incident_id": plan.incident_id,
-                    "summary": summary(report),
-                    "started_at": report.started_at,
-                    "finished_at": report.finished_at,
-                    "results": report.results,
-                });
+                let mut doc = report_doc(plan, report);
+                doc["verify"] = verify.map_or(Value::Null, |(p, r)| report_doc(p, r));
                 let mut out = std::io::stdout().lock();
                 serde_json::to_writer_pretty(&mut out, &doc)?;
                 writeln!(out)?;
                 Ok(())
             }
             OutputFormat::Ndjson => {
-                line(&json!({"event": "summary", "at": ids::now(), "summary": summary(report)}))
+                let mut event =
+                    json!({"event": "summary", "at": ids::now(), "summary": summary(report)});
+                if let Some((_, r)) = verify {
+                    event["verify_summary"] = summary(r);
+                }
+                line(&event)
             }
-            OutputFormat::Pretty => self.pretty_report(report),
+            OutputFormat::Pretty => {
+                self.pretty_report(report)?;
+                if let Some((p, r)) = verify {
+                    println!("verify: {} on {} target(s)", p.action.name, p.targets.len());
+                    self.pretty_report(r)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -175,6 +189,18 @@ fn line(value: &Value) -> anyhow::Result<()> {
     writeln!(out)?;
     out.flush()?;
     Ok(())
+}
+
+fn report_doc(plan: &Plan, report: &Report) -> Value {
+    json!({
+        "request": report.request,
+        "action": action_summary(plan),
+        "incident_id": plan.incident_id,
+        "summary": summary(report),
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "results": report.results,
+    })
 }
 
 fn action_summary(plan: &Plan) -> Value {

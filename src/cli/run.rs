@@ -12,8 +12,10 @@ use super::output::{Printer, print_dry_run, print_refusal};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_REFUSED};
 use crate::catalog::parse_assignments;
 use crate::inventory::Selector;
-use crate::mediator::{Limits, Mediator};
-use crate::policy::{Confirmation, Operator, ParamInput, Refusal, RunRequest, Source, decide};
+use crate::mediator::{Limits, Mediator, Report, Status};
+use crate::policy::{
+    Confirmation, Operator, ParamInput, Plan, Refusal, RunRequest, Source, decide, verify_request,
+};
 use crate::protocol::ids;
 use std::io::IsTerminal;
 
@@ -97,10 +99,51 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
             }
         }
     });
+    let mut printer = Printer::new(args.output);
+    let report = execute(&mediator, &plan, &mut printer, &cancel).await?;
+    let succeeded: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Success)
+        .map(|r| r.target.clone())
+        .collect();
+    let verify = match verify_request(&plan, &catalog, &succeeded) {
+        Some(request) if !cancel.is_cancelled() => match decide(&catalog, &inventory, request) {
+            Ok(verify_plan) => {
+                let verify_plan = Arc::new(verify_plan);
+                let verify_report = execute(&mediator, &verify_plan, &mut printer, &cancel).await?;
+                Some((verify_plan, verify_report))
+            }
+            Err(refusal) => {
+                eprintln!("rune: verify refused: {refusal}");
+                None
+            }
+        },
+        _ => None,
+    };
+    let verified = verify.as_ref().is_none_or(|(_, r)| r.all_succeeded());
+    printer.report(
+        &plan,
+        &report,
+        verify.as_ref().map(|(p, r)| (p.as_ref(), r)),
+    )?;
+    Ok(if report.all_succeeded() && verified {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+/// Runs one plan, printing its events as they come.
+async fn execute(
+    mediator: &Mediator,
+    plan: &Arc<Plan>,
+    printer: &mut Printer,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Report> {
     let (events_tx, mut events_rx) = mpsc::channel(EVENT_QUEUE);
-    let mut printer = Printer::new(args.output, &plan);
-    printer.request(&plan)?;
-    let run = mediator.run(Arc::clone(&plan), events_tx, cancel);
+    printer.request(plan)?;
+    let run = mediator.run(Arc::clone(plan), events_tx, cancel.clone());
     let print = async {
         while let Some(event) = events_rx.recv().await {
             printer.event(&event)?;
@@ -109,12 +152,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     };
     let (report, printed) = tokio::join!(run, print);
     printed?;
-    printer.report(&plan, &report)?;
-    Ok(if report.all_succeeded() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(report)
 }
 
 fn refuse(format: OutputFormat, refusal: Refusal) -> u8 {

@@ -100,6 +100,11 @@ impl Plan {
         }
     }
 
+    /// The real parameter values, secrets included: for envelopes only.
+    pub(super) fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
     /// The parameters as they may be recorded or shown.
     pub fn redacted_params(&self) -> Map<String, Value> {
         redact(&self.action, &self.params)

@@ -254,3 +254,29 @@ fn high_risk_actions_need_yes_headless() {
         String::from_utf8_lossy(&confirmed.stderr)
     );
 }
+
+#[test]
+fn verify_runs_after_success_with_the_parameters_it_declares() {
+    let run = rune_run(&["run", "flaky", "-p", "case=ok", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = json(&run.stdout);
+    let verify = &doc["verify"];
+    assert_eq!(verify["action"]["name"], "misbehave");
+    assert_eq!(verify["summary"]["success"], 1);
+    assert_eq!(
+        verify["request"]["message_metadata"]["parent_message_id"],
+        doc["request"]["message_metadata"]["message_id"]
+    );
+    let params = &verify["results"][0]["input"]["payload"]["input_parameters"];
+    assert_eq!(params["case"], "ok");
+    assert!(
+        params.get("extra").is_none(),
+        "undeclared parameters stay out: {params}"
+    );
+
+    let failed = rune_run(&["run", "flaky", "-p", "case=plugin_error", "-o", "json"]);
+    assert_eq!(failed.code, 1, "a failed verification fails the run");
+    let doc = json(&failed.stdout);
+    assert_eq!(doc["summary"]["success"], 1);
+    assert_eq!(doc["verify"]["summary"]["failed"], 1);
+}
