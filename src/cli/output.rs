@@ -229,7 +229,7 @@ pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result
     let envelope = plan
         .targets
         .first()
-        .map(|t| plan.envelope(t, &ids::message_id(), &ids::span_id(), true));
+        .map(|t| plan.envelope(t, &ids::message_id(), &ids::span_id()));
     let doc = json!({
         "dry_run": true,
         "request": plan.request,

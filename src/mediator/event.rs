@@ -76,6 +76,8 @@ pub enum ExecEvent {
         exec: ExecId,
         target: String,
         at: String,
+        /// The BPCS input sent, secrets redacted.
+        input: Box<BpcsInput>,
     },
     /// One sanitized, bounded stderr line.
     Stderr { exec: ExecId, line: String },

@@ -17,7 +17,7 @@ use super::lines::StderrTail;
 use crate::inventory::Target;
 use crate::policy::Plan;
 use crate::protocol::validate::{Stdout, validate};
-use crate::protocol::{Request, ids, sanitize::sanitize_bytes};
+use crate::protocol::{BpcsInput, Request, ids, sanitize::sanitize_bytes};
 use crate::transport::{Exit, Finished, Job, Progress, TransportError, Transports};
 
 /// How long a transport may take to return after its cancel token fired.
@@ -114,15 +114,21 @@ impl Mediator {
 struct Attempt {
     exec: ExecId,
     span_id: String,
+    /// The BPCS input as recorded: secrets redacted.
+    input: BpcsInput,
     target: Target,
     started_at: Option<String>,
     clock: Instant,
 }
 
 async fn run_target(shared: &Shared, target: Target) -> TargetResult {
+    let exec = ExecId(ids::message_id());
+    let span_id = ids::span_id();
+    let input = shared.plan.envelope(&target, &exec.0, &span_id);
     let attempt = Attempt {
-        exec: ExecId(ids::message_id()),
-        span_id: ids::span_id(),
+        exec,
+        span_id,
+        input,
         target,
         started_at: None,
         clock: Instant::now(),
@@ -148,6 +154,10 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
         }
     }
     let mut attempt = attempt;
+    // Built again now: `created_at` is when the envelope goes out, not when it was queued.
+    attempt.input = shared
+        .plan
+        .envelope(&attempt.target, &attempt.exec.0, &attempt.span_id);
     let at = ids::now();
     attempt.started_at = Some(at.clone());
     attempt.clock = Instant::now();
@@ -157,6 +167,7 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
             exec: attempt.exec.clone(),
             target: attempt.target.name.clone(),
             at,
+            input: Box::new(attempt.input.clone()),
         })
         .await;
     let ended = execute(shared, &attempt).await;
@@ -189,7 +200,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
             notes: Vec::new(),
         };
     };
-    let envelope = plan.envelope(&attempt.target, &attempt.exec.0, &attempt.span_id, false);
+    let envelope = plan.with_real_params(&attempt.input);
     let stdin = serde_json::to_vec(&envelope).unwrap_or_default();
     let cancel = shared.cancel.child_token();
     let job = Job {
@@ -285,7 +296,7 @@ async fn finish(shared: &Shared, attempt: Attempt, ended: Ended) -> TargetResult
         duration_ms: 0,
         exit_code: None,
         mode: None,
-        input: plan.envelope(&attempt.target, &attempt.exec.0, &attempt.span_id, true),
+        input: attempt.input.clone(),
         output: None,
         error: None,
         stderr_tail: Vec::new(),

@@ -110,14 +110,9 @@ impl Plan {
         redact(&self.action, &self.params)
     }
 
-    /// The BPCS input for one target. `redacted` masks secrets, for records.
-    pub fn envelope(
-        &self,
-        target: &Target,
-        message_id: &str,
-        span_id: &str,
-        redacted: bool,
-    ) -> BpcsInput {
+    /// The BPCS input for one target as it is recorded: secrets redacted.
+    /// [`Plan::with_real_params`] makes the copy that goes on stdin.
+    pub fn envelope(&self, target: &Target, message_id: &str, span_id: &str) -> BpcsInput {
         BpcsInput {
             message_metadata: MessageMetadata {
                 version: VERSION.into(),
@@ -126,11 +121,7 @@ impl Plan {
                 created_at: ids::now(),
             },
             payload: InputPayload {
-                input_parameters: if redacted {
-                    self.redacted_params()
-                } else {
-                    self.params.clone()
-                },
+                input_parameters: self.redacted_params(),
                 context: Context {
                     node: target.name.clone(),
                     triggered_by: self.source.as_str().into(),
@@ -145,6 +136,13 @@ impl Plan {
                 span_id: span_id.into(),
             },
         }
+    }
+
+    /// `input` (as recorded, redacted) with the real values: what goes on stdin.
+    pub fn with_real_params(&self, input: &BpcsInput) -> BpcsInput {
+        let mut envelope = input.clone();
+        envelope.payload.input_parameters = self.params.clone();
+        envelope
     }
 
     /// `RUNE_PARAM_<NAME>` for each non-secret parameter.
