@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod inventory;
+pub mod journal;
 pub mod mediator;
 pub mod policy;
 pub mod protocol;

@@ -14,6 +14,9 @@ pub struct Cli {
     /// Inventory file of [[targets]] [default: the config dir's inventory.toml, else localhost only]
     #[arg(long, global = true, env = "RUNE_INVENTORY", value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Incident journal (SQLite) [default: journal.db in the platform data dir]
+    #[arg(long, global = true, env = "RUNE_JOURNAL", value_name = "FILE")]
+    pub journal: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -26,6 +29,83 @@ pub enum Command {
     Actions(ActionsArgs),
     /// List the inventory's targets
     Targets(TargetsArgs),
+    /// Open, list, show and close incidents
+    Incident(IncidentArgs),
+    /// Add a note to an incident's timeline
+    Note(NoteArgs),
+    /// Check the journal's hash chain
+    Journal(JournalArgs),
+    /// Export an incident as evidence
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    #[command(subcommand)]
+    pub command: IncidentCommand,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident; prints its id
+    Open {
+        /// The title, e.g. "nginx 502s"
+        #[arg(required = true)]
+        title: Vec<String>,
+        #[arg(long, value_enum, default_value_t = crate::journal::Severity::Medium)]
+        severity: crate::journal::Severity,
+        /// A ticket reference, e.g. INC-4211
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// List incidents, newest first
+    List,
+    /// Show an incident with its executions and notes (an id prefix of 4+ characters is enough)
+    Show { id: String },
+    /// Resolve an incident
+    Close { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The incident (an id prefix of 4+ characters is enough)
+    pub incident: String,
+    /// The note's text
+    #[arg(required = true)]
+    pub text: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    #[command(subcommand)]
+    pub command: JournalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Recompute the hash chain and name the first broken event
+    Verify {
+        /// A head recorded earlier (SEQ:HASH, e.g. from an export) to detect a truncated tail
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<crate::journal::Head>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The incident (an id prefix of 4+ characters is enough)
+    pub incident: String,
+    #[arg(short, long, value_enum, default_value_t = crate::journal::export::Format::Json)]
+    pub format: crate::journal::export::Format,
+    /// Write to FILE (created 0600) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod catalog_cmds;
+mod journal_cmds;
 mod output;
 mod run;
 
@@ -23,6 +24,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Run(run)) => run::run(&cli, run).await?,
         Some(Command::Actions(cmd)) => catalog_cmds::actions(&cli, cmd)?,
         Some(Command::Targets(cmd)) => catalog_cmds::targets(&cli, cmd)?,
+        Some(Command::Incident(cmd)) => journal_cmds::incident(&cli, cmd)?,
+        Some(Command::Note(cmd)) => journal_cmds::note(&cli, cmd)?,
+        Some(Command::Journal(cmd)) => journal_cmds::journal_cmd(&cli, cmd)?,
+        Some(Command::Export(cmd)) => journal_cmds::export_cmd(&cli, cmd)?,
         None => {
             eprintln!("the console is not built yet; try `rune run host-facts` or `rune --help`");
             EXIT_REFUSED

@@ -9,11 +9,17 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Value, json};
 
 use super::args::OutputFormat;
+use crate::journal::Journal;
 use crate::mediator::eps::{Failure, Scope, to_eps};
 use crate::mediator::{ExecEvent, Report, Status, TargetResult};
-use crate::policy::{Plan, Refusal};
+use crate::policy::Plan;
 use crate::protocol::ids;
 use crate::protocol::sanitize::{sanitize_line, sanitize_text};
+
+/// What the final document says about where the run was recorded.
+pub(super) struct RunContext<'a> {
+    pub journal: &'a Journal,
+}
 
 pub(super) struct Printer {
     format: OutputFormat,
@@ -89,11 +95,15 @@ impl Printer {
         plan: &Plan,
         report: &Report,
         verify: Option<(&Plan, &Report)>,
+        context: &RunContext<'_>,
     ) -> anyhow::Result<()> {
+        let (seq, hash) = context.journal.head();
         match self.format {
             OutputFormat::Json => {
                 let mut doc = report_doc(plan, report);
                 doc["verify"] = verify.map_or(Value::Null, |(p, r)| report_doc(p, r));
+                doc["journal"] =
+                    json!({"path": context.journal.path(), "head": {"seq": seq, "hash": hash}});
                 let mut out = std::io::stdout().lock();
                 serde_json::to_writer_pretty(&mut out, &doc)?;
                 writeln!(out)?;
@@ -105,6 +115,8 @@ impl Printer {
                 if let Some((_, r)) = verify {
                     event["verify_summary"] = summary(r);
                 }
+                event["journal"] =
+                    json!({"path": context.journal.path(), "head": {"seq": seq, "hash": hash}});
                 line(&event)
             }
             OutputFormat::Pretty => {
@@ -113,6 +125,10 @@ impl Printer {
                     println!("verify: {} on {} target(s)", p.action.name, p.targets.len());
                     self.pretty_report(r)?;
                 }
+                eprintln!(
+                    "rune: recorded in {} (event {seq})",
+                    context.journal.path().display()
+                );
                 Ok(())
             }
         }
@@ -281,17 +297,18 @@ pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result
     }
 }
 
-/// A refused request: the reason on stderr and, for machine formats, an EPS document on stdout.
-pub(super) fn print_refusal(format: OutputFormat, refusal: Refusal) {
-    eprintln!("rune: refused: {refusal}");
+/// A request that could not run: the reason on stderr and, for machine
+/// formats, an EPS document on stdout.
+pub(super) fn print_failure(format: OutputFormat, failure: Failure) {
+    let eps = to_eps(
+        &failure,
+        Scope {
+            source: Some("cli"),
+            ..Scope::default()
+        },
+    );
+    eprintln!("rune: refused: {}", eps.reason());
     if format != OutputFormat::Pretty {
-        let eps = to_eps(
-            &Failure::Refused(refusal),
-            Scope {
-                source: Some("cli"),
-                ..Scope::default()
-            },
-        );
         let _ = line(&serde_json::to_value(&eps).unwrap_or(Value::Null));
     }
 }

@@ -44,6 +44,8 @@ pub enum Failure {
     Transport(TransportError),
     /// Policy refused the whole request.
     Refused(Refusal),
+    /// The journal could not record: nothing (more) may run.
+    Journal(String),
 }
 
 /// Where a failure happened, for routing and correlation.
@@ -135,6 +137,10 @@ fn describe(failure: &Failure, scope: &Scope<'_>) -> (i64, String, Map<String, V
         Failure::Skipped { reason } => (code::POLICY, format!("{who} was not started: {reason}")),
         Failure::Transport(error) => transport_code(error, &mut data),
         Failure::Refused(refusal) => (refusal_code(refusal), refusal.to_string()),
+        Failure::Journal(reason) => (
+            code::DATABASE,
+            format!("the journal cannot record, so nothing runs: {reason}"),
+        ),
     };
     (code, reason, data)
 }

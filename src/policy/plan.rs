@@ -24,9 +24,13 @@ pub struct Operator {
 impl Operator {
     /// The operator of this process, from `$USER` and the kernel's node name.
     pub fn current() -> Self {
+        let uid = rustix::process::getuid().as_raw();
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| format!("uid{}", rustix::process::getuid().as_raw()));
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| passwd_name(uid))
+            .unwrap_or_else(|| format!("uid{uid}"));
         let host = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -37,6 +41,17 @@ impl Operator {
     pub fn id(&self) -> String {
         format!("{}@{}", self.user, self.host)
     }
+}
+
+/// The login name of `uid` from /etc/passwd, when the environment has none.
+fn passwd_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 /// A request that policy allowed, ready for the mediator.

@@ -6,5 +6,10 @@ mod support;
 
 mod actions;
 mod cli;
+mod journal;
 mod limits;
+mod ssh;
 mod violations;
+
+#[path = "../support/sshd.rs"]
+mod sshd;

@@ -1,0 +1,284 @@
+//! Opening the journal file and appending chained events to it.
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+
+use super::chain::{EventBytes, GENESIS, canonical, parse_hash};
+use super::error::{Error, Result};
+use super::schema;
+use crate::protocol::ids;
+
+/// How long a writer waits for another writer's transaction before
+/// reporting the journal as locked.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default journal: `journal.db` in the platform data dir.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "rune").map(|d| d.data_dir().join("journal.db"))
+}
+
+/// One event to append.
+pub(crate) struct NewEvent<'a> {
+    pub incident_id: &'a str,
+    pub request_id: Option<&'a str>,
+    pub execution_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub body: Value,
+}
+
+/// The journal, open for reading and appending.
+pub struct Journal {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    /// Sequence and hash of the last committed event.
+    head: (i64, [u8; 32]),
+}
+
+impl Journal {
+    /// Opens (creating when missing) the journal at `path`: directory 0700,
+    /// files 0600, WAL mode, migrations applied. Executions left without an
+    /// end by a process that died get an `interrupted` event.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut journal = Self::open_inner(path, true)?;
+        journal.recover_interrupted()?;
+        Ok(journal)
+    }
+
+    /// Opens an existing journal without writing to it (verify, export, review).
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                detail: "no journal at this path".into(),
+            });
+        }
+        Self::open_inner(path, false)
+    }
+
+    fn open_inner(path: &Path, create: bool) -> Result<Self> {
+        let io = |e: std::io::Error| match e.raw_os_error() {
+            Some(28) => Error::Full {
+                path: path.to_path_buf(),
+            },
+            Some(13 | 30) => Error::ReadOnly {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            },
+            _ => Error::Io {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            },
+        };
+        if create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(io)?;
+            }
+            // Created 0600 here so SQLite (which copies the mode to -wal and -shm) never widens it.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+        }
+        let sql = |e| Error::sqlite(path, e);
+        let mut conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        let version = schema::version(&conn).map_err(sql)?;
+        if version > schema::VERSION {
+            return Err(Error::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema::VERSION,
+            });
+        }
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(sql)?;
+        // Per connection: every commit reaches the disk before it returns.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        if version < schema::VERSION {
+            schema::migrate(&mut conn).map_err(sql)?;
+        }
+        let head = conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        let head = match head {
+            None => (0, GENESIS),
+            Some((seq, hash)) => {
+                let hash = parse_hash(&hash).ok_or_else(|| Error::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: format!("event {seq} has a malformed hash"),
+                })?;
+                (seq, hash)
+            }
+        };
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            head,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last committed event's sequence and hash (hex); `(0, zeros)` when empty.
+    pub fn head(&self) -> (i64, String) {
+        (self.head.0, hex::encode(self.head.1))
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        Error::sqlite(&self.path, e)
+    }
+
+    /// Runs `f` in one transaction; the chain head moves only if it commits.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| Error::sqlite(&path, e))?;
+        let mut chain = Chain {
+            head: self.head,
+            path: path.clone(),
+        };
+        let value = f(&tx, &mut chain)?;
+        tx.commit().map_err(|e| Error::sqlite(&path, e))?;
+        self.head = chain.head;
+        Ok(value)
+    }
+
+    /// Executions without a terminal event whose process is gone get `interrupted`.
+    fn recover_interrupted(&mut self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT x.id, x.incident_id, x.request_id,
+                        (SELECT body FROM events r WHERE r.kind = 'request' AND r.request_id = x.request_id LIMIT 1)
+                 FROM executions x WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.execution_id = x.id
+                     AND e.kind IN ('result', 'error', 'cancelled', 'interrupted'))",
+            )
+            .map_err(|e| self.err(e))?;
+        let open: Vec<(String, String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        drop(stmt);
+        let dead: Vec<_> = open
+            .into_iter()
+            .filter(|(.., body)| !writer_alive(body.as_deref()))
+            .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx, chain| {
+            for (execution, incident, request, _) in &dead {
+                chain.append(
+                    tx,
+                    NewEvent {
+                        incident_id: incident,
+                        request_id: Some(request),
+                        execution_id: Some(execution),
+                        kind: "interrupted",
+                        body: json!({"reason": "rune stopped before this execution finished; its outcome is unknown"}),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// True when the process that wrote a request is still running here: its
+/// executions are in flight, not interrupted.
+fn writer_alive(request_body: Option<&str>) -> bool {
+    let Some(body) = request_body.and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
+        return false;
+    };
+    let writer = &body["writer"];
+    let here = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let same_host = writer["host"].as_str() == Some(here.as_str());
+    let pid = writer["pid"]
+        .as_i64()
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    match pid {
+        Some(pid) if same_host => {
+            pid.as_raw_nonzero().get() == i32::try_from(std::process::id()).unwrap_or(0)
+                || rustix::process::test_kill_process(pid).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// The chain head inside one transaction.
+pub(crate) struct Chain {
+    head: (i64, [u8; 32]),
+    path: PathBuf,
+}
+
+impl Chain {
+    pub fn err(&self, e: rusqlite::Error) -> Error {
+        Error::sqlite(&self.path, e)
+    }
+
+    /// Appends one event, hashing it onto the chain; returns its sequence.
+    pub fn append(&mut self, tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64> {
+        let seq = self.head.0 + 1;
+        let at = ids::now();
+        let body = canonical(&event.body);
+        let bytes = EventBytes {
+            seq,
+            at: &at,
+            incident_id: event.incident_id,
+            request_id: event.request_id,
+            execution_id: event.execution_id,
+            kind: event.kind,
+            body: &body,
+        };
+        let hash = bytes.hash(&self.head.1);
+        tx.prepare_cached(
+            "INSERT INTO events (seq, at, incident_id, request_id, execution_id, kind, body, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                seq,
+                at,
+                event.incident_id,
+                event.request_id,
+                event.execution_id,
+                event.kind,
+                body,
+                hex::encode(self.head.1),
+                hex::encode(hash)
+            ])
+        })
+        .map_err(|e| Error::sqlite(&self.path, e))?;
+        self.head = (seq, hash);
+        Ok(seq)
+    }
+}

@@ -1,0 +1,101 @@
+//! The evidence bundle: the incident, its ordered timeline, each execution
+//! with its request, input, result and EPS envelopes, stderr and bundle
+//! SHA-256, who exported it, the chain head, and a SHA-256 manifest of its
+//! own sections. Its schema: assets/evidence.schema.json.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{gather, io};
+use crate::journal::{Incident, Journal, Result, canonical};
+use crate::policy::Operator;
+use crate::protocol::ids;
+
+/// Names this document's layout; bumped on any incompatible change.
+pub const FORMAT: &str = "rune-evidence/1";
+
+pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write) -> Result<()> {
+    let timeline = journal.timeline(&incident.id, 0)?;
+    let executions = journal.executions(&incident.id)?;
+    let requests: HashMap<&str, &Value> = timeline
+        .iter()
+        .filter(|e| e.kind == "request")
+        .filter_map(|e| Some((e.request_id.as_deref()?, &e.body["request"])))
+        .collect();
+    let gathered = gather(&timeline);
+    let executions: Vec<Value> = executions
+        .iter()
+        .map(|x| {
+            let g = gathered.get(&x.id);
+            let result = g.map_or(&Value::Null, |g| &g.result);
+            json!({
+                "id": x.id, "request_id": x.request_id, "action": x.action, "action_version": x.action_version,
+                "bundle_sha256": x.bundle_sha256, "target": x.target, "transport": x.transport,
+                "operator": x.operator, "params": x.params, "created_at": x.created_at,
+                "outcome": x.outcome, "status": result.get("status").cloned().unwrap_or(Value::Null),
+                "started_at": result.get("started_at").cloned().unwrap_or(Value::Null),
+                "finished_at": result.get("finished_at").cloned().unwrap_or(Value::Null),
+                "duration_ms": result.get("duration_ms").cloned().unwrap_or(Value::Null),
+                "exit_code": result.get("exit_code").cloned().unwrap_or(Value::Null),
+                "request": requests.get(x.request_id.as_str()).copied().cloned().unwrap_or(Value::Null),
+                "input": g.map_or(Value::Null, |g| g.input.clone()),
+                "output": result.get("output").cloned().unwrap_or(Value::Null),
+                "error": result.get("error").cloned().unwrap_or(Value::Null),
+                "stderr": g.map_or_else(Vec::new, |g| g.stderr.clone()),
+                "notes": result.get("notes").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    let timeline: Vec<Value> = timeline
+        .iter()
+        .map(|e| {
+            json!({"seq": e.seq, "at": e.at, "kind": e.kind, "request_id": e.request_id,
+                   "execution_id": e.execution_id, "hash": e.hash, "body": e.body})
+        })
+        .collect();
+    let verified = journal.verify(None)?;
+    let operator = Operator::current();
+    let mut doc = json!({
+        "format": FORMAT,
+        "exported_at": ids::now(),
+        "exported_by": {"user": operator.user, "host": operator.host},
+        "journal": {
+            "path": journal.path().display().to_string(),
+            "head": verified.head,
+            "verified": verified.broken.is_none(),
+            "broken": verified.broken,
+        },
+        "incident": incident,
+        "timeline": timeline,
+        "executions": executions,
+    });
+    doc["manifest"] = manifest(&doc);
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| io(e.into()))?;
+    writeln!(out).map_err(io)
+}
+
+/// SHA-256 of each section's canonical JSON, and a digest over them all, so a
+/// reader can tell which part of a bundle was changed after export.
+pub fn manifest(doc: &Value) -> Value {
+    let mut entries = serde_json::Map::new();
+    for section in [
+        "exported_by",
+        "journal",
+        "incident",
+        "timeline",
+        "executions",
+    ] {
+        let bytes = canonical(&doc[section]);
+        entries.insert(
+            section.into(),
+            hex::encode(Sha256::digest(bytes.as_bytes())).into(),
+        );
+    }
+    let digest = hex::encode(Sha256::digest(
+        canonical(&Value::Object(entries.clone())).as_bytes(),
+    ));
+    json!({"algorithm": "sha256", "canonicalization": "sorted keys, no whitespace", "entries": entries, "digest": digest})
+}

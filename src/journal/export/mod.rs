@@ -1,0 +1,66 @@
+//! Exports of one incident as evidence: `json` (a bundle with a SHA-256
+//! manifest and its JSON Schema in assets/), `ndjson` (ECS-style events for
+//! a SIEM) and `markdown` (a timeline for a ticket).
+
+mod json;
+mod markdown;
+mod ndjson;
+
+use std::io::Write;
+
+use super::{Journal, Result};
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Ndjson,
+    Markdown,
+}
+
+/// Writes incident `id` in `format` to `out`.
+pub fn export(journal: &Journal, id: &str, format: Format, out: &mut dyn Write) -> Result<()> {
+    let incident = journal.incident(id)?;
+    match format {
+        Format::Json => json::write(journal, &incident, out),
+        Format::Ndjson => ndjson::write(journal, &incident, out),
+        Format::Markdown => markdown::write(journal, &incident, out),
+    }
+}
+
+fn io(e: std::io::Error) -> super::Error {
+    super::Error::Io {
+        path: "the export output".into(),
+        detail: e.to_string(),
+    }
+}
+
+/// Per execution: what the timeline says about it, gathered in one pass.
+#[derive(Default)]
+struct Gathered {
+    input: serde_json::Value,
+    stderr: Vec<String>,
+    result: serde_json::Value,
+}
+
+fn gather(timeline: &[super::EventRow]) -> std::collections::HashMap<String, Gathered> {
+    let mut by_exec: std::collections::HashMap<String, Gathered> = std::collections::HashMap::new();
+    for event in timeline {
+        let Some(exec) = &event.execution_id else {
+            continue;
+        };
+        let entry = by_exec.entry(exec.clone()).or_default();
+        match event.kind.as_str() {
+            "started" => entry.input = event.body["input"].clone(),
+            "stderr" => entry
+                .stderr
+                .push(event.body["line"].as_str().unwrap_or("").to_owned()),
+            "result" | "error" | "cancelled" => entry.result = event.body.clone(),
+            "interrupted" => {
+                entry.result = serde_json::json!({"status": "interrupted", "error": null})
+            }
+            _ => {}
+        }
+    }
+    by_exec
+}

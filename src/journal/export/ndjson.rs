@@ -1,0 +1,113 @@
+//! One event per line for SIEM ingestion, with stable ECS-style field names
+//! (`@timestamp`, `event.*`, `trace.id`, `span.id`, `host.name`,
+//! `user.name`) and RUNE's own under `rune.*`.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::io;
+use crate::journal::{EventRow, ExecutionRow, Incident, Journal, Result};
+
+pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write) -> Result<()> {
+    let executions = journal.executions(&incident.id)?;
+    let by_id: HashMap<&str, &ExecutionRow> =
+        executions.iter().map(|x| (x.id.as_str(), x)).collect();
+    for event in journal.timeline(&incident.id, 0)? {
+        let exec = event
+            .execution_id
+            .as_deref()
+            .and_then(|id| by_id.get(id).copied());
+        let line = ecs(&event, exec, incident);
+        serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
+        writeln!(out).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident) -> Value {
+    let body = &event.body;
+    let (trace, span) = trace_of(event);
+    let outcome = match event.kind.as_str() {
+        "result" => "success",
+        "error" | "cancelled" | "interrupted" => "failure",
+        _ => "unknown",
+    };
+    let operator = exec
+        .map(|x| x.operator.clone())
+        .or_else(|| body["operator"].as_str().map(str::to_owned))
+        .or_else(|| {
+            body["request"]["payload"]["data"]["context"]["requested_by"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    let error_code = body["error"]["error_payload"]["error_data"]["error"]["code"].as_i64();
+    json!({
+        "@timestamp": event.at,
+        "message": message(event),
+        "event": {
+            "kind": "event", "category": ["process"], "type": [type_of(&event.kind)],
+            "action": event.kind, "outcome": outcome, "sequence": event.seq, "dataset": "rune.journal",
+        },
+        "trace": {"id": trace}, "span": {"id": span},
+        "host": {"name": exec.map(|x| x.target.clone())},
+        "user": {"name": operator},
+        "error": {"code": error_code},
+        "rune": {
+            "incident": {"id": incident.id, "title": incident.title},
+            "action": {"name": exec.map(|x| x.action.clone()).or_else(|| body["action"]["name"].as_str().map(str::to_owned)),
+                       "version": exec.map(|x| x.action_version.clone()), "bundle_sha256": exec.map(|x| x.bundle_sha256.clone())},
+            "execution": {"id": event.execution_id, "status": body.get("status").cloned()},
+            "request": {"id": event.request_id},
+            "transport": exec.map(|x| x.transport.clone()),
+            "event": {"hash": event.hash},
+        },
+    })
+}
+
+fn type_of(kind: &str) -> &'static str {
+    match kind {
+        "started" => "start",
+        "result" | "error" | "cancelled" | "interrupted" => "end",
+        "incident" | "note" => "change",
+        _ => "info",
+    }
+}
+
+fn trace_of(event: &EventRow) -> (Option<String>, Option<String>) {
+    let b = &event.body;
+    let observability = [
+        &b["input"]["observability"],
+        &b["request"]["observability"],
+        &b["error"]["observability"],
+    ];
+    let found = observability.into_iter().find(|o| o.is_object());
+    let get = |k: &str| found.and_then(|o| o[k].as_str()).map(str::to_owned);
+    (get("trace_id"), get("span_id"))
+}
+
+fn message(event: &EventRow) -> String {
+    let b = &event.body;
+    match event.kind.as_str() {
+        "stderr" => b["line"].as_str().unwrap_or("").to_owned(),
+        "note" => b["text"].as_str().unwrap_or("").to_owned(),
+        "status" => format!("phase {}", b["phase"].as_str().unwrap_or("")),
+        "request" => format!(
+            "request {} on {} target(s)",
+            b["action"]["name"].as_str().unwrap_or("?"),
+            b["targets"].as_array().map_or(0, Vec::len)
+        ),
+        "started" => format!("started on {}", b["target"].as_str().unwrap_or("?")),
+        "incident" => format!("incident {}", b["action"].as_str().unwrap_or("?")),
+        "interrupted" => b["reason"].as_str().unwrap_or("interrupted").to_owned(),
+        _ => match b["error"]["error_payload"]["error_data"]["error"]["data"]["reason"].as_str() {
+            Some(reason) => reason.to_owned(),
+            None => format!(
+                "{} on {}",
+                b["status"].as_str().unwrap_or(&event.kind),
+                b["target"].as_str().unwrap_or("?")
+            ),
+        },
+    }
+}

@@ -1,0 +1,135 @@
+//! The journal's schema and its migrations. `PRAGMA user_version` holds the
+//! version; a journal from a newer rune is refused, never rewritten.
+
+use rusqlite::Connection;
+
+/// The schema this build writes.
+pub const VERSION: i64 = 1;
+
+/// Migration `i` takes a journal from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low')),
+    ticket TEXT,
+    opened_at TEXT NOT NULL,
+    operator TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE executions (
+    id TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    request_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    action_version TEXT NOT NULL,
+    bundle_sha256 TEXT NOT NULL,
+    target TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    params TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    request_id TEXT,
+    execution_id TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('incident', 'request', 'started', 'stderr', 'status', 'result',
+        'error', 'note', 'cancelled', 'interrupted')),
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX events_by_incident ON events(incident_id, seq);
+CREATE INDEX events_by_execution ON events(execution_id, seq);
+CREATE INDEX executions_by_incident ON executions(incident_id);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be deleted'); END;
+CREATE TRIGGER incidents_no_update BEFORE UPDATE ON incidents
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: incidents change through events'); END;
+CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: incidents cannot be deleted'); END;
+CREATE TRIGGER executions_no_update BEFORE UPDATE ON executions
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: executions change through events'); END;
+CREATE TRIGGER executions_no_delete BEFORE DELETE ON executions
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only: executions cannot be deleted'); END;
+
+-- An incident is closed once a close event exists for it.
+CREATE VIEW incident_status AS
+    SELECT i.*, CASE WHEN EXISTS (
+        SELECT 1 FROM events e WHERE e.incident_id = i.id AND e.kind = 'incident'
+            AND json_extract(e.body, '$.action') = 'close')
+        THEN 'resolved' ELSE 'open' END AS status,
+        (SELECT max(e.at) FROM events e WHERE e.incident_id = i.id AND e.kind = 'incident'
+            AND json_extract(e.body, '$.action') = 'close') AS closed_at
+    FROM incidents i;
+
+-- An execution's outcome is its terminal event, if it has one.
+CREATE VIEW execution_outcome AS
+    SELECT x.*, (SELECT e.kind FROM events e WHERE e.execution_id = x.id
+        AND e.kind IN ('result', 'error', 'cancelled', 'interrupted') ORDER BY e.seq DESC LIMIT 1) AS outcome
+    FROM executions x;
+
+CREATE VIEW notes AS
+    SELECT seq, at, incident_id, json_extract(body, '$.text') AS text, json_extract(body, '$.operator') AS operator
+    FROM events WHERE kind = 'note';
+"#];
+
+/// The journal's version before migrating.
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies every migration the journal lacks, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current = version(conn)?;
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_reach_the_current_version_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+    }
+
+    #[test]
+    fn events_refuse_update_and_delete() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO events (at, incident_id, kind, body, prev_hash, hash) VALUES ('t', 'i', 'note', '{}', 'p', 'h')",
+            [],
+        )
+        .unwrap();
+        let update = conn
+            .execute("UPDATE events SET body = '{\"x\":1}'", [])
+            .unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = conn.execute("DELETE FROM events", []).unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+    }
+}

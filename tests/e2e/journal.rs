@@ -1,0 +1,1 @@
+//! The incident journal end to end: recording, tampering, exports, crashes.

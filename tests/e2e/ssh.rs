@@ -1,0 +1,1 @@
+//! The SSH transport against a real OpenSSH sshd on loopback.
