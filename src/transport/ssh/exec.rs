@@ -324,7 +324,7 @@ async fn kill(conn: &Conn, session: Option<&Session>) {
         return;
     }
     let script = format!(
-        "sid={}; for s in /proc/[0-9]*/stat; do read -r l < \"$s\" 2>/dev/null || continue; p=${{s#/proc/}}; p=${{p%/stat}}; \
+        "sid={}; for s in /proc/[0-9]*/stat; do {{ read -r l < \"$s\"; }} 2>/dev/null || continue; p=${{s#/proc/}}; p=${{p%/stat}}; \
          set -- ${{l##*) }}; [ \"$4\" = \"$sid\" ] && kill -KILL \"$p\" 2>/dev/null; done; rm -rf {}",
         session.sid,
         quote(&session.dir)

@@ -15,7 +15,7 @@ reap() { # SIGKILL every process of this session but this shell and $1
   for s in /proc/[0-9]*/stat; do
     p=${s#/proc/}; p=${p%/stat}
     [ "$p" = "$$" ] || [ "$p" = "$keep" ] && continue
-    read -r l < "$s" 2>/dev/null || continue
+    { read -r l < "$s"; } 2>/dev/null || continue
     set -- ${l##*) }
     [ "$4" = "$sid" ] && kill -KILL "$p" 2>/dev/null
   done
