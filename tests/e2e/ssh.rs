@@ -1,1 +1,0 @@
-//! The SSH transport against a real OpenSSH sshd on loopback.
