@@ -362,7 +362,11 @@ fn signal_number(sig: &russh::Sig) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::{Bundle, BundleFile};
+    use crate::inventory::Target;
 
     #[test]
     fn quoting_survives_single_quotes_and_newlines() {
@@ -373,5 +377,67 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), value);
+    }
+
+    /// The prelude, run by a local `sh` exactly as sshd would run it.
+    fn run_prelude(tamper: bool) -> (Output, Vec<u8>) {
+        let file = BundleFile {
+            path: "a/run.sh".into(),
+            executable: true,
+            data: b"#!/bin/sh\ncat\n".to_vec(),
+        };
+        let mut bundle = Bundle::build("a/run.sh".into(), "a".into(), vec![file]).unwrap();
+        if tamper {
+            bundle.sha256 = "0".repeat(64);
+        }
+        let job = Job {
+            target: Target::localhost(),
+            plugin: Plugin::Bundle(Arc::new(bundle.clone())),
+            stdin: b"{\"envelope\":true}".to_vec(),
+            env: vec![("RUNE_PARAM_X".into(), "it's".into())],
+            stdout_limit: 1024,
+            timeout: Duration::from_secs(5),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        };
+        let (command, _, _) = command(&job);
+        // Its own session, as under sshd: the prelude reaps its whole session.
+        let mut child = std::process::Command::new("setsid")
+            .args(["-w", "sh", "-c"])
+            .arg(command)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, &bundle.archive).unwrap();
+        std::io::Write::write_all(&mut stdin, &job.stdin).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let (tx, _rx) = mpsc::channel(8);
+        let mut output = Output::new(1024, tx);
+        output.stdout(&out.stdout);
+        (output, out.stdout)
+    }
+
+    #[test]
+    fn the_prelude_hands_the_plugin_exactly_the_envelope() {
+        let (output, raw) = run_prelude(false);
+        assert!(output.ready, "{}", String::from_utf8_lossy(&raw));
+        assert_eq!(output.stdout, b"{\"envelope\":true}");
+        assert!(output.session.is_some());
+    }
+
+    #[test]
+    fn the_prelude_refuses_a_bundle_that_does_not_match_its_hash() {
+        let (output, raw) = run_prelude(true);
+        assert!(!output.ready, "{}", String::from_utf8_lossy(&raw));
+        assert!(output.status.as_deref().unwrap_or("").starts_with("BADSUM"));
+        let finished = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(output.finish("t", false, "bundle"));
+        assert!(matches!(
+            finished,
+            Err(TransportError::ChecksumMismatch { .. })
+        ));
     }
 }

@@ -290,3 +290,30 @@ async fn the_stdout_cap_holds_over_ssh() {
         reason(&report.results[0])
     );
 }
+
+#[tokio::test]
+async fn an_unresolvable_name_is_a_network_error() {
+    let env = Env::start(1);
+    let text = "[[targets]]\nname = \"ghost\"\ntransport = \"ssh\"\nhost = \"ghost.invalid\"\n";
+    let inventory =
+        rune::inventory::Inventory::parse(text, std::path::Path::new("ghost.toml")).unwrap();
+    let (report, _) = crate::support::run_with(
+        &shipped_catalog(),
+        &inventory,
+        noop_on("ghost"),
+        env.mediator(env.settings()),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(
+        eps_code(&report.results[0]),
+        code::NETWORK,
+        "{}",
+        reason(&report.results[0])
+    );
+    assert!(
+        reason(&report.results[0]).contains("ghost.invalid"),
+        "{}",
+        reason(&report.results[0])
+    );
+}

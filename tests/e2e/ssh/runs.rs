@@ -291,3 +291,44 @@ async fn encrypted_keys_work_through_the_agent_and_with_a_passphrase() {
         reason(&via_agent.results[0])
     );
 }
+
+#[tokio::test]
+async fn a_preinstalled_plugin_runs_in_installed_mode() {
+    let env = Env::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("installed-plugin");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\ncat >/dev/null\necho '{\"message_metadata\":{\"message_id\":\"i\"},\"payload\":{\"result\":\"success\",\"output_data\":{\"where\":\"installed\"}}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let catalog_dir = dir.path().join("catalog/preinstalled");
+    std::fs::create_dir_all(&catalog_dir).unwrap();
+    std::fs::write(
+        catalog_dir.join("action.toml"),
+        format!(
+            "name = \"preinstalled\"\ntitle = \"P\"\ndescription = \"d\"\nversion = \"1\"\nowner = \"o\"\nrisk = \"read\"\ntimeout = \"10s\"\ninstalled = \"{}\"\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let catalog = rune::catalog::load(&dir.path().join("catalog")).unwrap();
+    let mut req = request("preinstalled", &[]);
+    req.selector.names = vec![env.first()];
+    let report = run_on(&env, env.mediator(env.settings()), &catalog, req).await;
+    let result = &report.results[0];
+    assert_eq!(result.status, Status::Success, "{}", reason(result));
+    assert_eq!(result.mode.as_deref(), Some("installed"));
+    assert_eq!(
+        result
+            .output
+            .as_ref()
+            .unwrap()
+            .payload
+            .as_ref()
+            .unwrap()
+            .output_data["where"],
+        "installed"
+    );
+}
