@@ -19,3 +19,4 @@ pub mod mediator;
 pub mod policy;
 pub mod protocol;
 pub mod transport;
+pub mod tui;

@@ -16,7 +16,7 @@ pub struct Match {
 }
 
 /// Ranks `actions` for `query`: by score, then name. A name match outranks a
-/// title, tag or description match; an empty query lists all by name.
+/// title or tag match; an empty query lists all by name.
 pub fn search<A: AsRef<Action>>(actions: &[A], query: &str) -> Vec<Match> {
     let query = query.trim();
     let matcher = SkimMatcherV2::default().ignore_case();
@@ -33,12 +33,8 @@ pub fn search<A: AsRef<Action>>(actions: &[A], query: &str) -> Vec<Match> {
                 });
             }
             let by_name = matcher.fuzzy_indices(&action.name, query);
-            let rest = format!(
-                "{} {} {}",
-                action.title,
-                action.tags.join(" "),
-                action.description
-            );
+            // Title and tags only: a long description fuzzy-matches almost any query.
+            let rest = format!("{} {}", action.title, action.tags.join(" "));
             let by_rest = matcher.fuzzy_match(&rest, query);
             match (by_name, by_rest) {
                 (Some((score, name_indices)), _) => Some(Match {

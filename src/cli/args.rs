@@ -17,6 +17,9 @@ pub struct Cli {
     /// Incident journal (SQLite) [default: journal.db in the platform data dir]
     #[arg(long, global = true, env = "RUNE_JOURNAL", value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Console theme: dark, light, high-contrast, mono [default: config.toml's, else dark]
+    #[arg(long, global = true, env = "RUNE_THEME", value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,6 +98,21 @@ pub enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Test helper for the crash tests: appends stderr events of one execution
+    /// in batches through the recorder's path and prints `committed SEQ HASH`
+    /// after each commit
+    #[command(hide = true)]
+    Stress {
+        /// Stderr events to append
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Events per transaction
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// The catalog action the execution runs (only planned, never run)
+        #[arg(long, default_value = "noop")]
+        action: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +178,36 @@ pub struct RunArgs {
     /// Stderr bytes kept per target as evidence (the newest lines)
     #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stderr_tail_bytes)]
     pub max_stderr: usize,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// S3 bucket where the SSM agent also writes each command's full output (OutputS3BucketName)
+    #[arg(long, env = "RUNE_SSM_OUTPUT_BUCKET", value_name = "BUCKET")]
+    pub ssm_output_bucket: Option<String>,
+}
+
+/// How SSM targets reach AWS; the standard AWS chain fills in the rest.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS profile for SSM [default: AWS_PROFILE, else the default profile]
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// AWS region for SSM targets without their own `region` [default: AWS_REGION or the profile's]
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// SSM endpoint override: a VPC endpoint or an emulator (plain http only to loopback)
+    #[arg(long, env = "RUNE_SSM_ENDPOINT", value_name = "URL")]
+    pub ssm_endpoint: Option<String>,
+}
+
+impl AwsArgs {
+    /// SSM transport settings from these flags, on top of the defaults.
+    pub fn ssm_settings(&self) -> crate::transport::ssm::SsmSettings {
+        let mut settings = crate::transport::ssm::SsmSettings::from_env();
+        settings.profile = self.aws_profile.clone();
+        settings.region = self.aws_region.clone();
+        settings.endpoint = self.ssm_endpoint.clone().filter(|e| !e.is_empty());
+        settings
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
@@ -188,9 +236,34 @@ pub enum ActionsCommand {
 
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
+    #[command(subcommand)]
+    pub command: Option<TargetsCommand>,
     /// Print JSON instead of a table
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetsCommand {
+    /// List the inventory's targets (the default)
+    List,
+    /// Find managed instances and print them, or add them to an inventory file
+    Discover(DiscoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Ask AWS SSM for its managed instances (DescribeInstanceInformation)
+    #[arg(long, required = true)]
+    pub ssm: bool,
+    /// Only instances with this tag; repeatable, all must match
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Append the instances not yet in this inventory file to it; existing entries are kept
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[cfg(test)]

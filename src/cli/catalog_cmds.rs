@@ -1,12 +1,13 @@
-//! `rune actions` and `rune targets`, and loading the catalog and inventory
-//! the way every command does.
+//! `rune actions`, `rune targets` (and `targets discover --ssm`), and
+//! loading the catalog and inventory the way every command does.
 
 use serde_json::{Value, json};
 
-use super::args::{ActionsArgs, ActionsCommand, Cli, TargetsArgs};
-use super::{EXIT_OK, EXIT_REFUSED};
+use super::args::{ActionsArgs, ActionsCommand, Cli, DiscoverArgs, TargetsArgs, TargetsCommand};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_REFUSED};
 use crate::catalog::{self, Action, Catalog, ParamType, Plugin};
 use crate::inventory::{self, Inventory};
+use crate::transport::ssm;
 
 /// The catalog the command line names, or the bundled one.
 pub(super) fn load_catalog(cli: &Cli) -> anyhow::Result<Catalog> {
@@ -182,6 +183,9 @@ fn print_action(a: &Action) {
 }
 
 pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
+    if let Some(TargetsCommand::Discover(discover)) = &args.command {
+        return discover_ssm(discover, args.json);
+    }
     let inventory = load_inventory(cli)?;
     if args.json {
         println!(
@@ -202,4 +206,91 @@ pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// `rune targets discover --ssm`: lists managed instances, and with
+/// `--write` appends the ones the file lacks, named by instance id.
+fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
+    let mut tags = Vec::new();
+    for tag in &args.tags {
+        let Some((key, value)) = tag.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            eprintln!("rune: --tag wants KEY=VALUE, got {tag:?}");
+            return Ok(EXIT_REFUSED);
+        };
+        tags.push((key.to_owned(), value.to_owned()));
+    }
+    let settings = args.aws.ssm_settings();
+    // The command handlers are synchronous: discovery runs on a thread of its
+    // own with its own runtime, which works whatever runtime called us.
+    let found = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                Ok::<_, anyhow::Error>(runtime.block_on(ssm::discover(&settings, &tags)))
+            })
+            .join()
+    });
+    let found = match found {
+        Ok(Ok(Ok(found))) => found,
+        Ok(Ok(Err(e))) => {
+            eprintln!("rune: SSM discovery failed: {e}");
+            return Ok(EXIT_FAILED);
+        }
+        Ok(Err(e)) => return Err(e),
+        Err(_) => anyhow::bail!("SSM discovery panicked"),
+    };
+    let appended = match &args.write {
+        Some(path) => {
+            let targets: Vec<inventory::Target> = found.iter().map(|i| target(i, &tags)).collect();
+            Some(inventory::append(path, &targets)?)
+        }
+        None => None,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"instances": found, "written": appended}))?
+        );
+    } else {
+        println!(
+            "{:<21} {:<12} {:<15} {:<16} {:<28} PLATFORM",
+            "INSTANCE", "REGION", "PING", "IP", "COMPUTER"
+        );
+        for i in &found {
+            println!(
+                "{:<21} {:<12} {:<15} {:<16} {:<28} {}",
+                i.instance_id, i.region, i.ping_status, i.ip_address, i.computer_name, i.platform
+            );
+        }
+    }
+    if let (Some(path), Some(done)) = (&args.write, &appended) {
+        eprintln!(
+            "rune: {} added to {}, {} already there",
+            done.added.len(),
+            path.display(),
+            done.skipped.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// An inventory entry for a discovered instance: named by its id (so
+/// `-t i-0123…` works), tagged with the tags it was found by.
+fn target(instance: &ssm::Instance, tags: &[(String, String)]) -> inventory::Target {
+    let mut all: std::collections::BTreeMap<String, String> = tags.iter().cloned().collect();
+    if !instance.computer_name.is_empty() {
+        all.insert("computer_name".into(), instance.computer_name.clone());
+    }
+    inventory::Target {
+        name: instance.instance_id.clone(),
+        transport: catalog::TransportKind::Ssm,
+        host: None,
+        port: None,
+        user: None,
+        instance_id: Some(instance.instance_id.clone()),
+        region: Some(instance.region.clone()),
+        tags: all,
+    }
 }

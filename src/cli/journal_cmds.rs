@@ -9,9 +9,13 @@ use serde_json::json;
 use super::args::{
     Cli, ExportArgs, IncidentArgs, IncidentCommand, JournalArgs, JournalCommand, NoteArgs,
 };
+use super::catalog_cmds::load_catalog;
 use super::{EXIT_FAILED, EXIT_OK};
+use crate::inventory::{Inventory, Selector};
 use crate::journal::{self, Journal, export};
-use crate::policy::Operator;
+use crate::mediator::{ExecEvent, ExecId};
+use crate::policy::{Confirmation, Operator, ParamInput, RunRequest, Source, decide};
+use crate::protocol::ids;
 use crate::protocol::sanitize::sanitize_line;
 
 /// The journal the command line names, else the platform default.
@@ -149,7 +153,70 @@ pub(super) fn journal_cmd(cli: &Cli, args: &JournalArgs) -> anyhow::Result<u8> {
                 EXIT_FAILED
             })
         }
+        JournalCommand::Stress {
+            events,
+            batch,
+            action,
+        } => stress(cli, *events, *batch, action),
     }
+}
+
+/// The writer the SIGKILL durability test kills: a real request and
+/// execution, then stderr events through [`Journal::record_events`] (the
+/// recorder's batched path). `committed SEQ HASH` is printed, and flushed,
+/// only after the batch's commit returned: the test's list of what must
+/// survive. The execution is left open for the next start to mark interrupted.
+fn stress(cli: &Cli, events: u64, batch: usize, action: &str) -> anyhow::Result<u8> {
+    let catalog = load_catalog(cli)?;
+    let mut journal = Journal::open(&journal_path(cli)?)?;
+    let operator = Operator::current();
+    let (incident, _) = journal.choose_incident(None, &operator.id(), action)?;
+    let request = RunRequest {
+        action: action.into(),
+        selector: Selector::default(),
+        params: ParamInput::Assignments(Vec::new()),
+        source: Source::Cli,
+        operator,
+        incident_id: incident.id,
+        timeout: None,
+        concurrency: 1,
+        max_errors: None,
+        confirmation: Confirmation::Explicit,
+        parent_message_id: None,
+    };
+    let plan = decide(&catalog, &Inventory::default(), request)?;
+    let target = plan
+        .targets
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the plan has no target"))?;
+    journal.record_request(&plan)?;
+    let exec = ExecId(ids::message_id());
+    let input = plan.envelope(target, &exec.0, &ids::span_id());
+    let mut pending = vec![ExecEvent::Started {
+        exec: exec.clone(),
+        target: target.name.clone(),
+        at: ids::now(),
+        input: Box::new(input),
+    }];
+    let mut out = std::io::stdout().lock();
+    let mut written = 0;
+    while written < events {
+        // `batch` stderr events per commit; the first commit also carries `started`.
+        let end = (written + batch.max(1) as u64).min(events);
+        while written < end {
+            written += 1;
+            pending.push(ExecEvent::Stderr {
+                exec: exec.clone(),
+                line: format!("stress line {written} of {events}"),
+            });
+        }
+        journal.record_events(&plan, &pending)?;
+        pending.clear();
+        let (seq, hash) = journal.head();
+        writeln!(out, "committed {seq} {hash}")?;
+        out.flush()?;
+    }
+    Ok(EXIT_OK)
 }
 
 pub(super) fn export_cmd(cli: &Cli, args: &ExportArgs) -> anyhow::Result<u8> {

@@ -3,6 +3,7 @@
 
 mod args;
 mod catalog_cmds;
+mod console;
 mod journal_cmds;
 mod output;
 mod run;
@@ -28,10 +29,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Note(cmd)) => journal_cmds::note(&cli, cmd)?,
         Some(Command::Journal(cmd)) => journal_cmds::journal_cmd(&cli, cmd)?,
         Some(Command::Export(cmd)) => journal_cmds::export_cmd(&cli, cmd)?,
-        None => {
-            eprintln!("the console is not built yet; try `rune run host-facts` or `rune --help`");
-            EXIT_REFUSED
-        }
+        None => console::console(&cli).await?,
     };
     Ok(ExitCode::from(code))
 }

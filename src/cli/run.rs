@@ -169,6 +169,10 @@ fn mediator(args: &RunArgs) -> anyhow::Result<Mediator> {
     ssh.prompt = std::io::stdin().is_terminal();
     let (transports, warnings) =
         Transports::standard(ssh).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
+    // Lazy: no AWS configuration is read unless an SSM target runs.
+    let mut ssm = args.aws.ssm_settings();
+    ssm.output_bucket = args.ssm_output_bucket.clone().filter(|b| !b.is_empty());
+    let transports = transports.with_ssm(ssm);
     for warning in warnings {
         eprintln!("rune: warning: {warning}");
     }

@@ -14,7 +14,7 @@ use crate::protocol::ids;
 
 /// How long a writer waits for another writer's transaction before
 /// reporting the journal as locked.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The default journal: `journal.db` in the platform data dir.
 pub fn default_path() -> Option<PathBuf> {
@@ -35,7 +35,7 @@ pub struct Journal {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     /// Sequence and hash of the last committed event.
-    head: (i64, [u8; 32]),
+    pub(super) head: (i64, [u8; 32]),
 }
 
 impl Journal {
@@ -43,28 +43,18 @@ impl Journal {
     /// files 0600, WAL mode, migrations applied. Executions left without an
     /// end by a process that died get an `interrupted` event.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut journal = Self::open_inner(path, true)?;
+        let mut journal = Self::open_inner(path)?;
         journal.recover_interrupted()?;
         Ok(journal)
     }
 
-    /// Opens an existing journal without writing to it (verify, export, review).
-    pub fn open_existing(path: &Path) -> Result<Self> {
-        if !path.is_file() {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                detail: "no journal at this path".into(),
-            });
-        }
-        Self::open_inner(path, false)
-    }
-
-    fn open_inner(path: &Path, create: bool) -> Result<Self> {
+    fn open_inner(path: &Path) -> Result<Self> {
         let io = |e: std::io::Error| match e.raw_os_error() {
             Some(28) => Error::Full {
                 path: path.to_path_buf(),
             },
-            Some(13 | 30) => Error::ReadOnly {
+            // EPERM as well as EACCES and EROFS: an immutable (chattr +i) file refuses even root.
+            Some(1 | 13 | 30) => Error::ReadOnly {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
             },
@@ -73,22 +63,20 @@ impl Journal {
                 detail: e.to_string(),
             },
         };
-        if create {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(io)?;
-            }
-            // Created 0600 here so SQLite (which copies the mode to -wal and -shm) never widens it.
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(io)?;
         }
+        // Created 0600 here so SQLite (which copies the mode to -wal and -shm) never widens it.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
         let sql = |e| Error::sqlite(path, e);
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
@@ -110,24 +98,7 @@ impl Journal {
         if version < schema::VERSION {
             schema::migrate(&mut conn).map_err(sql)?;
         }
-        let head = conn
-            .query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-            .map_err(sql)?;
-        let head = match head {
-            None => (0, GENESIS),
-            Some((seq, hash)) => {
-                let hash = parse_hash(&hash).ok_or_else(|| Error::Corrupt {
-                    path: path.to_path_buf(),
-                    detail: format!("event {seq} has a malformed hash"),
-                })?;
-                (seq, hash)
-            }
-        };
+        let head = read_head(&conn, path)?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -149,6 +120,10 @@ impl Journal {
     }
 
     /// Runs `f` in one transaction; the chain head moves only if it commits.
+    ///
+    /// The transaction is IMMEDIATE and re-reads the head inside it: another
+    /// rune process may have appended since this one last wrote, and a head
+    /// cached across transactions would fork the chain (or collide on `seq`).
     pub(crate) fn write<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
@@ -156,10 +131,10 @@ impl Journal {
         let path = self.path.clone();
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| Error::sqlite(&path, e))?;
         let mut chain = Chain {
-            head: self.head,
+            head: read_head(&tx, &path)?,
             path: path.clone(),
         };
         let value = f(&tx, &mut chain)?;
@@ -191,6 +166,9 @@ impl Journal {
         if dead.is_empty() {
             return Ok(());
         }
+        for (execution, ..) in &dead {
+            tracing::warn!(%execution, "execution left unfinished by a rune that is gone: marked interrupted");
+        }
         self.write(|tx, chain| {
             for (execution, incident, request, _) in &dead {
                 chain.append(
@@ -206,6 +184,28 @@ impl Journal {
             }
             Ok(())
         })
+    }
+}
+
+/// The last committed event's sequence and hash; `(0, GENESIS)` when empty.
+pub(super) fn read_head(conn: &Connection, path: &Path) -> Result<(i64, [u8; 32])> {
+    let head = conn
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut stmt| {
+            stmt.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .optional()
+        })
+        .map_err(|e| Error::sqlite(path, e))?;
+    match head {
+        None => Ok((0, GENESIS)),
+        Some((seq, hash)) => {
+            parse_hash(&hash)
+                .map(|hash| (seq, hash))
+                .ok_or_else(|| Error::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: format!("event {seq} has a malformed hash"),
+                })
+        }
     }
 }
 

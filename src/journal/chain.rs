@@ -25,71 +25,114 @@ impl EventBytes<'_> {
     /// The canonical encoding: one field per line, the body last.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.body.len() + 160);
+        self.feed(|part| out.extend_from_slice(part));
+        out
+    }
+
+    /// SHA-256(previous ‖ encode()), fed piece by piece: verify hashes a
+    /// million of these, so no buffer is built.
+    pub fn hash(&self, previous: &[u8; 32]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(previous);
+        self.feed(|part| hasher.update(part));
+        hasher.finalize().into()
+    }
+
+    /// Passes the encoding's pieces, in order, to `sink`.
+    fn feed(&self, mut sink: impl FnMut(&[u8])) {
+        use std::io::Write;
+        let mut digits = [0u8; 24];
+        let mut free = &mut digits[..];
+        // An i64 takes at most 20 bytes: the write always fits.
+        let _ = write!(free, "{}", self.seq);
+        let len = 24 - free.len();
+        sink(&digits[..len]);
+        sink(b"\n");
         for field in [
-            self.seq.to_string().as_str(),
             self.at,
             self.incident_id,
             self.request_id.unwrap_or("-"),
             self.execution_id.unwrap_or("-"),
             self.kind,
         ] {
-            out.extend_from_slice(field.as_bytes());
-            out.push(b'\n');
+            sink(field.as_bytes());
+            sink(b"\n");
         }
-        out.extend_from_slice(self.body.as_bytes());
-        out
-    }
-
-    /// SHA-256(previous ‖ encode()).
-    pub fn hash(&self, previous: &[u8; 32]) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(previous);
-        hasher.update(self.encode());
-        hasher.finalize().into()
+        sink(self.body.as_bytes());
     }
 }
 
 /// Canonical JSON: keys sorted, no insignificant whitespace.
 pub fn canonical(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
+    let mut out = Vec::with_capacity(256);
+    // Writing to a Vec cannot fail, and serde_json writes only UTF-8.
+    let _ = write_canonical(value, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Streams the canonical JSON of `value` to `out` (e.g. straight into a
+/// hasher): no intermediate string, no allocation per key or scalar.
+pub(crate) fn write_canonical<W: std::io::Write>(
+    value: &Value,
+    out: &mut W,
+) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            // Byte order of the keys, as String's Ord compares.
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.write_all(b"{")?;
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical(item, out)?;
             }
-            out.push('}');
+            out.write_all(b"}")
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                write_canonical(item, out);
+                write_canonical(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
     }
+}
+
+/// An `io::Write` that feeds SHA-256, so canonical bytes are hashed as they are written.
+pub(crate) struct HashWriter(pub Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 of the canonical JSON of `value`, in hex.
+pub(crate) fn canonical_sha256(value: &Value) -> String {
+    let mut hasher = HashWriter(Sha256::new());
+    // Hashing cannot fail.
+    let _ = write_canonical(value, &mut hasher);
+    hex::encode(hasher.0.finalize())
 }
 
 /// Parses a stored hash; a malformed one never verifies.
 pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
-    let bytes = hex::decode(text).ok()?;
-    bytes.try_into().ok()
+    let mut hash = [0; 32];
+    hex::decode_to_slice(text, &mut hash).ok()?;
+    Some(hash)
 }
 
 #[cfg(test)]
@@ -118,6 +161,24 @@ mod tests {
             canonical(&v),
             r#"{"a":{"c":null,"d":[3,{"y":"é\n","z":0}]},"b":1}"#
         );
+    }
+
+    #[test]
+    fn the_hash_is_sha256_of_previous_and_encoding() {
+        let event = event(r#"{"line":"x"}"#);
+        let encoded = event.encode();
+        assert_eq!(
+            encoded,
+            b"7\n2026-11-24T03:12:45.118Z\ninc\n-\nexec\nstderr\n{\"line\":\"x\"}"
+        );
+        let expected: [u8; 32] = Sha256::new()
+            .chain_update([1; 32])
+            .chain_update(&encoded)
+            .finalize()
+            .into();
+        assert_eq!(event.hash(&[1; 32]), expected);
+        assert_eq!(parse_hash(&hex::encode(expected)), Some(expected));
+        assert_eq!(parse_hash("abc"), None);
     }
 
     #[test]
@@ -152,6 +213,13 @@ mod tests {
     }
 
     proptest! {
+        // Hashing the stream is hashing the string.
+        #[test]
+        fn streamed_hash_equals_hash_of_the_string(value in arb_json()) {
+            let text = canonical(&value);
+            prop_assert_eq!(canonical_sha256(&value), hex::encode(Sha256::digest(text.as_bytes())));
+        }
+
         // An event's hash survives decode and re-encode of its body.
         #[test]
         fn hash_is_stable_across_encode_and_decode(value in arb_json()) {

@@ -31,7 +31,7 @@ impl Journal {
             "operator": plan.operator.id(),
             "writer": {"pid": std::process::id(), "host": plan.operator.host},
         });
-        self.write(|tx, chain| {
+        let seq = self.write(|tx, chain| {
             chain.append(
                 tx,
                 NewEvent {
@@ -42,7 +42,18 @@ impl Journal {
                     body,
                 },
             )
-        })
+        })?;
+        // The log gets what the journal got: parameters redacted, never the real ones.
+        let params = canonical(&Value::Object(plan.redacted_params()));
+        tracing::info!(
+            seq,
+            request = %request_id,
+            incident = %plan.incident_id,
+            action = %plan.action.name,
+            %params,
+            "request recorded"
+        );
+        Ok(seq)
     }
 
     /// Records a batch of execution events in one transaction.

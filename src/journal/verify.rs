@@ -24,7 +24,9 @@ impl std::str::FromStr for Head {
         let (seq, hash) = s.split_once(':').ok_or("a head is SEQ:HASH")?;
         let seq = seq
             .parse()
-            .map_err(|_| format!("{seq:?} is not a sequence number"))?;
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| format!("{seq:?} is not a sequence number"))?;
         parse_hash(hash).ok_or_else(|| format!("{hash:?} is not a SHA-256 in hex"))?;
         Ok(Self {
             seq,
@@ -59,7 +61,10 @@ impl Journal {
         let mut previous = GENESIS;
         let mut expected_seq = 1;
         let mut broken = None;
-        let mut seen_expected = None;
+        // A head at event 0 is the empty chain: its hash is GENESIS.
+        let mut seen_expected = expected
+            .filter(|h| h.seq == 0)
+            .map(|h| h.hash == hex::encode(GENESIS));
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
             let text = |i| {
@@ -141,5 +146,72 @@ impl Journal {
             },
             broken,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Severity;
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        (dir, journal)
+    }
+
+    #[test]
+    fn a_head_parses_from_seq_colon_hash() {
+        let hash = "AB".repeat(32);
+        let head: Head = format!("7:{hash}").parse().unwrap();
+        assert_eq!(head.seq, 7);
+        assert_eq!(head.hash, hash.to_ascii_lowercase());
+        assert!("7".parse::<Head>().is_err());
+        assert!("x:00".parse::<Head>().is_err());
+        assert!(format!("-1:{hash}").parse::<Head>().is_err());
+        assert!(format!("7:{}", "0".repeat(63)).parse::<Head>().is_err());
+    }
+
+    #[test]
+    fn an_empty_journal_verifies_against_the_genesis_head_only() {
+        let (_dir, journal) = journal();
+        let genesis = Head {
+            seq: 0,
+            hash: hex::encode(GENESIS),
+        };
+        let report = journal.verify(Some(&genesis)).unwrap();
+        assert_eq!((report.events, report.broken), (0, None));
+        let other = Head {
+            seq: 0,
+            hash: "1".repeat(64),
+        };
+        let broken = journal.verify(Some(&other)).unwrap().broken.unwrap();
+        assert_eq!(broken.seq, 0);
+        assert_eq!(broken.reason, "event 0 differs from the recorded head");
+    }
+
+    #[test]
+    fn two_handles_on_one_file_extend_one_chain() {
+        let (dir, mut first) = journal();
+        let id = first
+            .open_incident("shared", Severity::Low, None, "a@h")
+            .unwrap()
+            .id;
+        let mut second = Journal::open(&dir.path().join("j.db")).unwrap();
+        // Each handle appends after the other has: a head cached in one
+        // handle would reuse a sequence number or fork the chain.
+        for i in 0..3 {
+            assert_eq!(
+                first.add_note(&id, &format!("a{i}"), "a@h").unwrap(),
+                2 + 2 * i
+            );
+            assert_eq!(
+                second.add_note(&id, &format!("b{i}"), "b@h").unwrap(),
+                3 + 2 * i
+            );
+        }
+        let report = second.verify(None).unwrap();
+        assert_eq!((report.events, report.broken), (7, None));
+        assert_eq!((first.head().0, second.head().0), (6, 7));
     }
 }

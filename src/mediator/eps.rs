@@ -117,20 +117,27 @@ fn describe(failure: &Failure, scope: &Scope<'_>) -> (i64, String, Map<String, V
         }
         Failure::Timeout { timeout_ms, killed } => {
             data.insert("timeout_ms".into(), (*timeout_ms).into());
-            if *killed {
-                data.insert("killed".into(), "process group".into());
-            }
             let secs = *timeout_ms as f64 / 1000.0;
+            // SSM can only be asked to stop a command; saying it was killed would be a lie.
+            let end = if scope.transport == Some("ssm") {
+                data.insert("killed".into(), "CancelCommand sent, not guaranteed".into());
+                SSM_STOP
+            } else {
+                if *killed {
+                    data.insert("killed".into(), "process group".into());
+                }
+                "its process group was killed"
+            };
             (
                 code::TIMEOUT,
-                format!("{who} did not finish within {secs}s; its process group was killed"),
+                format!("{who} did not finish within {secs}s; {end}"),
             )
         }
         Failure::Cancelled { started } => {
-            let how = if *started {
-                "was cancelled; its process group was killed"
-            } else {
-                "was cancelled before it started"
+            let how = match (*started, scope.transport == Some("ssm")) {
+                (false, _) => "was cancelled before it started".to_owned(),
+                (true, true) => format!("was cancelled; {SSM_STOP}"),
+                (true, false) => "was cancelled; its process group was killed".to_owned(),
             };
             (CANCELLED, format!("{who} {how}"))
         }
@@ -167,6 +174,18 @@ fn transport_code(error: &TransportError, data: &mut Map<String, Value>) -> (i64
         }
         TransportError::Throttled { .. } => code::RATE_LIMITED,
         TransportError::Denied { .. } => code::AUTHORIZATION,
+        TransportError::CredentialsExpired { .. } => code::CREDENTIALS_EXPIRED,
+        TransportError::UnknownTarget { .. } => code::UNKNOWN_ACTION_OR_TARGET,
+        TransportError::Config { .. } => code::CONFIGURATION,
+        TransportError::RemoteTimeout { .. } => code::TIMEOUT,
+        TransportError::Truncated { stdout, .. } => {
+            // The partial output is evidence: keep it, bounded like any excerpt.
+            let partial =
+                crate::protocol::sanitize::sanitize_bytes(&stdout[..stdout.len().min(EXCERPT)]);
+            data.insert("partial_stdout".into(), partial.into());
+            data.insert("partial_stdout_bytes".into(), stdout.len().into());
+            code::MESSAGE_TOO_LARGE
+        }
     };
     (code, error.to_string())
 }
@@ -181,9 +200,15 @@ fn refusal_code(refusal: &Refusal) -> i64 {
         | Refusal::BadOption(_) => code::SCHEMA_VALIDATION,
         Refusal::Param(ParamError::Missing { .. }) => code::REQUIRED_FIELD_MISSING,
         Refusal::Param(_) => code::SCHEMA_VALIDATION,
-        Refusal::TransportNotAllowed { .. } | Refusal::NeedsConfirmation { .. } => code::POLICY,
+        Refusal::TransportNotAllowed { .. }
+        | Refusal::SecretOverSsm { .. }
+        | Refusal::NeedsConfirmation { .. } => code::POLICY,
     }
 }
+
+/// What a timeout or cancel over SSM did: RUNE can only ask the agent to stop.
+const SSM_STOP: &str =
+    "RUNE sent CancelCommand, but SSM does not guarantee that the process stopped";
 
 /// Bytes of stdout kept in an error as evidence.
 pub const EXCERPT: usize = 1024;
@@ -275,7 +300,32 @@ fn advice(
             false,
             SystemImpact::SingleRequest,
             HealthImpact::None,
-            s(&["check the user, keys and agent for this target"]),
+            s(&[
+                "check the user, keys and agent for this target",
+                "for SSM targets: the AWS profile, role and its ssm:* permissions",
+            ]),
+        ),
+        (code::MESSAGE_TOO_LARGE, Failure::Transport(TransportError::Truncated { .. })) => (
+            true,
+            false,
+            false,
+            SystemImpact::SingleRequest,
+            HealthImpact::None,
+            s(&[
+                "set --ssm-output-bucket: the SSM agent then also writes the full output to S3",
+                "or run the action over ssh, which has no such cap",
+            ]),
+        ),
+        (code::UNKNOWN_ACTION_OR_TARGET, Failure::Transport(_)) => (
+            true,
+            false,
+            false,
+            SystemImpact::SingleRequest,
+            HealthImpact::None,
+            s(&[
+                "check the instance id and region in the inventory",
+                "check that the instance's SSM agent is online (rune targets discover --ssm)",
+            ]),
         ),
         (code::DATABASE, _) => (
             false,

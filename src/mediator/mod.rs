@@ -12,4 +12,4 @@ mod run;
 pub use event::{ExecEvent, ExecId, Status, TargetResult};
 pub use limits::Limits;
 pub use lines::StderrTail;
-pub use run::{Mediator, Report};
+pub use run::{Mediator, Report, TargetCancels};

@@ -32,7 +32,14 @@ const PROGRESS_QUEUE: usize = 64;
 pub struct Mediator {
     pub transports: Transports,
     pub limits: Limits,
+    /// When set, each running target's cancel token is registered here by
+    /// target name, so one target can be cancelled alone (the console's `c`).
+    pub target_cancels: Option<TargetCancels>,
 }
+
+/// Per-target cancel tokens of a run, by target name.
+pub type TargetCancels =
+    Arc<std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>>;
 
 /// The whole request once every target is done.
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +75,7 @@ impl Mediator {
         Self {
             transports,
             limits: Limits::default(),
+            target_cancels: None,
         }
     }
 
@@ -203,6 +211,11 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
     let envelope = plan.with_real_params(&attempt.input);
     let stdin = serde_json::to_vec(&envelope).unwrap_or_default();
     let cancel = shared.cancel.child_token();
+    if let Some(registry) = &shared.mediator.target_cancels
+        && let Ok(mut map) = registry.lock()
+    {
+        map.insert(attempt.target.name.clone(), cancel.clone());
+    }
     let job = Job {
         target: attempt.target.clone(),
         plugin: plan.action.plugin.clone(),
@@ -274,7 +287,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         }
     };
     let (finished, ()) = tokio::join!(run, drain);
-    let cancelled = !timed_out && shared.cancel.is_cancelled();
+    let cancelled = !timed_out && cancel.is_cancelled();
     Ended::Ran {
         finished,
         timed_out,

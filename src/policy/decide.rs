@@ -84,6 +84,16 @@ pub enum Refusal {
         transport: String,
         allowed: String,
     },
+    #[error(
+        "{action} may not run over ssm (target {target}) with the secret parameter(s) {params}: \
+         SSM stores the command text, which would carry the envelope and its secret, \
+         and shows it to anyone allowed to list commands; run it over ssh or local instead"
+    )]
+    SecretOverSsm {
+        action: String,
+        target: String,
+        params: String,
+    },
     #[error("{action} is a high-risk action; confirm it with --yes (or in the console)")]
     NeedsConfirmation { action: String },
     #[error("{0}")]
@@ -124,6 +134,7 @@ pub fn decide(
         ParamInput::Assignments(list) => coerce(action, list)?,
         ParamInput::Typed(map) => complete(action, map.clone())?,
     };
+    secrets_stay_off_ssm(action, &params, &targets)?;
     if action.risk == Risk::High && request.confirmation != Confirmation::Explicit {
         return Err(Refusal::NeedsConfirmation {
             action: action.name.clone(),
@@ -143,6 +154,34 @@ pub fn decide(
         request.operator,
         request.incident_id,
     ))
+}
+
+/// SSM has no stdin: the envelope travels inside the command text, which
+/// the service keeps and lists (and the agent writes to the instance's disk).
+/// A secret that has a value in this request must therefore never go there.
+/// A secret parameter that is declared but not given is harmless.
+fn secrets_stay_off_ssm(
+    action: &crate::catalog::Action,
+    params: &Map<String, Value>,
+    targets: &[crate::inventory::Target],
+) -> Result<(), Refusal> {
+    let Some(target) = targets.iter().find(|t| t.transport == TransportKind::Ssm) else {
+        return Ok(());
+    };
+    let secrets: Vec<&str> = action
+        .params
+        .iter()
+        .filter(|p| p.secret && params.get(&p.name).is_some_and(|v| !v.is_null()))
+        .map(|p| p.name.as_str())
+        .collect();
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal::SecretOverSsm {
+        action: action.name.clone(),
+        target: target.name.clone(),
+        params: secrets.join(", "),
+    })
 }
 
 fn build_request(

@@ -46,6 +46,27 @@ pub enum TransportError {
     /// The remote service refused the caller's rights.
     #[error("not authorized on {target}: {reason}")]
     Denied { target: String, reason: String },
+    /// The caller's credentials were valid once and have expired.
+    #[error("credentials for {target} have expired: {reason}")]
+    CredentialsExpired { target: String, reason: String },
+    /// The remote service does not know the target (an SSM instance id it
+    /// cannot reach, for instance).
+    #[error("{target} is unknown to the remote service: {reason}")]
+    UnknownTarget { target: String, reason: String },
+    /// The transport's settings cannot work (no region, a refused endpoint …).
+    #[error("{target}: {reason}")]
+    Config { target: String, reason: String },
+    /// The remote side ended the execution on its own deadline.
+    #[error("{target} timed out on the remote side: {reason}")]
+    RemoteTimeout { target: String, reason: String },
+    /// The remote service kept only the start of the output; what it kept
+    /// is here, and nothing after it can be trusted to be complete.
+    #[error("the output of {target} was truncated: {reason}")]
+    Truncated {
+        target: String,
+        reason: String,
+        stdout: Vec<u8>,
+    },
 }
 
 impl From<std::io::Error> for TransportError {

@@ -5,6 +5,7 @@
 mod error;
 pub mod local;
 pub mod ssh;
+pub mod ssm;
 
 use std::sync::Arc;
 
@@ -96,16 +97,27 @@ impl Transports {
         }
     }
 
-    /// Local and SSH. The ssh_config's warnings come back for the operator.
+    /// Local, SSH, and SSM with the environment's settings. The
+    /// ssh_config's warnings come back for the operator. SSM reads no AWS
+    /// configuration until an SSM target runs.
     pub fn standard(ssh: ssh::SshSettings) -> Result<(Self, Vec<String>), String> {
         let (ssh, warnings) = ssh::Ssh::new(ssh)?;
         Ok((
             Self {
                 ssh: Some(Arc::new(ssh)),
+                ssm: Some(Arc::new(ssm::Ssm::new(ssm::SsmSettings::from_env()))),
                 ..Self::local_only()
             },
             warnings,
         ))
+    }
+
+    /// The same transports with SSM built from `settings` (still lazy).
+    pub fn with_ssm(self, settings: ssm::SsmSettings) -> Self {
+        Self {
+            ssm: Some(Arc::new(ssm::Ssm::new(settings))),
+            ..self
+        }
     }
 
     pub fn get(&self, kind: TransportKind) -> Option<Arc<dyn Transport>> {

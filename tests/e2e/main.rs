@@ -6,9 +6,11 @@ mod support;
 
 mod actions;
 mod cli;
+mod console;
 mod journal;
 mod limits;
 mod ssh;
+mod ssm;
 mod violations;
 
 #[path = "../support/sshd.rs"]

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::{gather, io};
-use crate::journal::{Incident, Journal, Result, canonical};
+use crate::journal::chain::canonical_sha256;
+use crate::journal::{Incident, Journal, Result};
 use crate::policy::Operator;
 use crate::protocol::ids;
 
@@ -25,11 +25,13 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
         .filter(|e| e.kind == "request")
         .filter_map(|e| Some((e.request_id.as_deref()?, &e.body["request"])))
         .collect();
-    let gathered = gather(&timeline);
+    let mut gathered = gather(&timeline);
     let executions: Vec<Value> = executions
         .iter()
         .map(|x| {
-            let g = gathered.get(&x.id);
+            // Taken, not cloned: each execution's stderr is used once.
+            let g = gathered.remove(&x.id);
+            let g = g.as_ref();
             let result = g.map_or(&Value::Null, |g| &g.result);
             json!({
                 "id": x.id, "request_id": x.request_id, "action": x.action, "action_version": x.action_version,
@@ -44,16 +46,25 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
                 "input": g.map_or(Value::Null, |g| g.input.clone()),
                 "output": result.get("output").cloned().unwrap_or(Value::Null),
                 "error": result.get("error").cloned().unwrap_or(Value::Null),
-                "stderr": g.map_or_else(Vec::new, |g| g.stderr.clone()),
+                "stderr": g.map_or(&[][..], |g| g.stderr.as_slice()),
                 "notes": result.get("notes").cloned().unwrap_or(Value::Null),
             })
         })
         .collect();
+    drop(requests);
+    // Bodies are moved into the document: json!() would re-serialize each one.
     let timeline: Vec<Value> = timeline
-        .iter()
+        .into_iter()
         .map(|e| {
-            json!({"seq": e.seq, "at": e.at, "kind": e.kind, "request_id": e.request_id,
-                   "execution_id": e.execution_id, "hash": e.hash, "body": e.body})
+            let mut event = serde_json::Map::with_capacity(7);
+            event.insert("seq".into(), e.seq.into());
+            event.insert("at".into(), e.at.into());
+            event.insert("kind".into(), e.kind.into());
+            event.insert("request_id".into(), e.request_id.into());
+            event.insert("execution_id".into(), e.execution_id.into());
+            event.insert("hash".into(), e.hash.into());
+            event.insert("body".into(), e.body);
+            Value::Object(event)
         })
         .collect();
     let verified = journal.verify(None)?;
@@ -88,14 +99,8 @@ pub fn manifest(doc: &Value) -> Value {
         "timeline",
         "executions",
     ] {
-        let bytes = canonical(&doc[section]);
-        entries.insert(
-            section.into(),
-            hex::encode(Sha256::digest(bytes.as_bytes())).into(),
-        );
+        entries.insert(section.into(), canonical_sha256(&doc[section]).into());
     }
-    let digest = hex::encode(Sha256::digest(
-        canonical(&Value::Object(entries.clone())).as_bytes(),
-    ));
+    let digest = canonical_sha256(&Value::Object(entries.clone()));
     json!({"algorithm": "sha256", "canonicalization": "sorted keys, no whitespace", "entries": entries, "digest": digest})
 }

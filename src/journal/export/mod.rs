@@ -21,11 +21,15 @@ pub enum Format {
 /// Writes incident `id` in `format` to `out`.
 pub fn export(journal: &Journal, id: &str, format: Format, out: &mut dyn Write) -> Result<()> {
     let incident = journal.incident(id)?;
+    // The writers emit many small pieces (serde writes token by token); an
+    // unbuffered file or a line-buffered stdout would make each one a syscall.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     match format {
-        Format::Json => json::write(journal, &incident, out),
-        Format::Ndjson => ndjson::write(journal, &incident, out),
-        Format::Markdown => markdown::write(journal, &incident, out),
-    }
+        Format::Json => json::write(journal, &incident, &mut out),
+        Format::Ndjson => ndjson::write(journal, &incident, &mut out),
+        Format::Markdown => markdown::write(journal, &incident, &mut out),
+    }?;
+    out.flush().map_err(io)
 }
 
 fn io(e: std::io::Error) -> super::Error {

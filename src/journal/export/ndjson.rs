@@ -14,21 +14,48 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
     let executions = journal.executions(&incident.id)?;
     let by_id: HashMap<&str, &ExecutionRow> =
         executions.iter().map(|x| (x.id.as_str(), x)).collect();
-    for event in journal.timeline(&incident.id, 0)? {
+    let timeline = journal.timeline(&incident.id, 0)?;
+    // Stderr and status bodies carry no envelope: they take the trace of
+    // their execution's input, else of their request.
+    let mut traces: HashMap<&str, Trace> = HashMap::new();
+    for event in &timeline {
+        let key = match event.kind.as_str() {
+            "started" => event.execution_id.as_deref(),
+            "request" => event.request_id.as_deref(),
+            _ => None,
+        };
+        if let Some(key) = key {
+            traces.insert(key, trace_of(event));
+        }
+    }
+    for event in &timeline {
         let exec = event
             .execution_id
             .as_deref()
             .and_then(|id| by_id.get(id).copied());
-        let line = ecs(&event, exec, incident);
+        let mut trace = trace_of(event);
+        if trace.0.is_none() {
+            let inherited = [event.execution_id.as_deref(), event.request_id.as_deref()]
+                .into_iter()
+                .flatten()
+                .find_map(|key| traces.get(key));
+            if let Some(inherited) = inherited {
+                trace = inherited.clone();
+            }
+        }
+        let line = ecs(event, exec, incident, trace);
         serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
         writeln!(out).map_err(io)?;
     }
     Ok(())
 }
 
-fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident) -> Value {
+/// `(trace.id, span.id)` of an event.
+type Trace = (Option<String>, Option<String>);
+
+fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace: Trace) -> Value {
     let body = &event.body;
-    let (trace, span) = trace_of(event);
+    let (trace, span) = trace;
     let outcome = match event.kind.as_str() {
         "result" => "success",
         "error" | "cancelled" | "interrupted" => "failure",
@@ -43,7 +70,13 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident) -> Va
                 .map(str::to_owned)
         });
     let error_code = body["error"]["error_payload"]["error_data"]["error"]["code"].as_i64();
-    json!({
+    // What was asked, on the lines that record it (secrets are already redacted there).
+    let parameters = match event.kind.as_str() {
+        "request" => &body["request"]["payload"]["data"]["input_parameters"],
+        "started" => &body["input"]["payload"]["input_parameters"],
+        _ => &Value::Null,
+    };
+    let mut line = json!({
         "@timestamp": event.at,
         "message": message(event),
         "event": {
@@ -63,7 +96,11 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident) -> Va
             "transport": exec.map(|x| x.transport.clone()),
             "event": {"hash": event.hash},
         },
-    })
+    });
+    if !parameters.is_null() {
+        line["rune"]["parameters"] = parameters.clone();
+    }
+    line
 }
 
 fn type_of(kind: &str) -> &'static str {
@@ -75,7 +112,7 @@ fn type_of(kind: &str) -> &'static str {
     }
 }
 
-fn trace_of(event: &EventRow) -> (Option<String>, Option<String>) {
+fn trace_of(event: &EventRow) -> Trace {
     let b = &event.body;
     let observability = [
         &b["input"]["observability"],

@@ -165,3 +165,122 @@ fn transport_failures_map_to_their_codes() {
         assert_eq!(eps.code(), expected, "{error}");
     }
 }
+
+#[test]
+fn ssm_failures_map_to_their_codes() {
+    let target = || "db-1".to_owned();
+    let reason = || "r".to_owned();
+    let cases = [
+        (
+            TransportError::Throttled {
+                target: target(),
+                reason: reason(),
+            },
+            code::RATE_LIMITED,
+        ),
+        (
+            TransportError::Denied {
+                target: target(),
+                reason: reason(),
+            },
+            code::AUTHORIZATION,
+        ),
+        (
+            TransportError::CredentialsExpired {
+                target: target(),
+                reason: reason(),
+            },
+            code::CREDENTIALS_EXPIRED,
+        ),
+        (
+            TransportError::UnknownTarget {
+                target: target(),
+                reason: reason(),
+            },
+            code::UNKNOWN_ACTION_OR_TARGET,
+        ),
+        (
+            TransportError::Config {
+                target: target(),
+                reason: reason(),
+            },
+            code::CONFIGURATION,
+        ),
+        (
+            TransportError::RemoteTimeout {
+                target: target(),
+                reason: reason(),
+            },
+            code::TIMEOUT,
+        ),
+    ];
+    for (error, expected) in cases {
+        let eps = to_eps(&Failure::Transport(error.clone()), scope());
+        assert_eq!(eps.code(), expected, "{error}");
+    }
+}
+
+#[test]
+fn cut_output_is_too_large_and_keeps_its_start_as_evidence() {
+    let error = TransportError::Truncated {
+        target: "db-1".into(),
+        reason: "SSM kept 24000 characters".into(),
+        stdout: b"{\"payload\":".repeat(200),
+    };
+    let eps = to_eps(&Failure::Transport(error), scope());
+    assert_eq!(eps.code(), code::MESSAGE_TOO_LARGE);
+    let data = &eps.error_payload.error_data.error.data;
+    assert_eq!(data["partial_stdout_bytes"], 2200);
+    assert_eq!(
+        data["partial_stdout"].as_str().unwrap().len(),
+        EXCERPT,
+        "bounded like any excerpt"
+    );
+    assert!(eps.reason().contains("SSM kept 24000 characters"));
+}
+
+#[test]
+fn an_ssm_timeout_does_not_claim_the_process_was_killed() {
+    let mut ssm = scope();
+    ssm.transport = Some("ssm");
+    let eps = to_eps(
+        &Failure::Timeout {
+            timeout_ms: 30_000,
+            killed: true,
+        },
+        ssm.clone(),
+    );
+    assert_eq!(eps.code(), code::TIMEOUT);
+    assert_eq!(
+        eps.reason(),
+        "tail-logs on web-1 did not finish within 30s; RUNE sent CancelCommand, but SSM does \
+         not guarantee that the process stopped"
+    );
+    assert_eq!(
+        eps.error_payload.error_data.error.data["killed"],
+        "CancelCommand sent, not guaranteed"
+    );
+    let eps = to_eps(&Failure::Cancelled { started: true }, ssm);
+    assert!(
+        eps.reason().contains("SSM does not guarantee"),
+        "{}",
+        eps.reason()
+    );
+}
+
+#[test]
+fn a_secret_over_ssm_is_refused_by_policy() {
+    let refusal = Refusal::SecretOverSsm {
+        action: "rotate-key".into(),
+        target: "db-1".into(),
+        params: "token".into(),
+    };
+    let eps = to_eps(&Failure::Refused(refusal), Scope::default());
+    assert_eq!(eps.code(), code::POLICY);
+    assert!(
+        eps.reason().contains("SSM stores the command text"),
+        "{}",
+        eps.reason()
+    );
+    assert!(eps.reason().contains("token"), "{}", eps.reason());
+}

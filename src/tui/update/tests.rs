@@ -1,0 +1,270 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::mediator::{ExecEvent, ExecId};
+use crate::tui::theme::Theme;
+
+pub(crate) fn app() -> App {
+    let catalog =
+        crate::catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("actions")).unwrap();
+    let inventory = crate::inventory::Inventory::parse(
+        "[[targets]]\nname = \"web-1\"\ntransport = \"ssh\"\nhost = \"10.0.1.11\"\ntags = { role = \"web\", env = \"prod\" }\n\
+         [[targets]]\nname = \"web-2\"\ntransport = \"ssh\"\nhost = \"10.0.1.12\"\ntags = { role = \"web\", env = \"prod\" }\n\
+         [[targets]]\nname = \"db-1\"\ntransport = \"ssh\"\nhost = \"10.0.2.1\"\ntags = { role = \"db\", env = \"prod\" }\n",
+        Path::new("inv.toml"),
+    )
+    .unwrap();
+    App::new(
+        Arc::new(catalog),
+        Arc::new(inventory),
+        Theme::mono(),
+        "tester@ci".into(),
+    )
+}
+
+pub(crate) fn press(app: &mut App, code: KeyCode) -> Vec<Cmd> {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+pub(crate) fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// The design's path: "rest" Enter, /role=web Enter a, Enter, nginx Enter, name Enter.
+pub(crate) fn walk_to_confirm(app: &mut App) {
+    type_text(app, "rest");
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Char('/'));
+    type_text(app, "role=web");
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Char('a'));
+    press(app, KeyCode::Enter);
+    type_text(app, "nginx");
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Enter);
+}
+
+#[test]
+fn the_responders_path_takes_seven_keys_beyond_the_text() {
+    let mut app = app();
+    type_text(&mut app, "rest");
+    assert_eq!(app.highlighted().unwrap().name, "restart-service");
+    walk_to_confirm(&mut app);
+    assert_eq!(app.screen, Screen::Confirm);
+    assert_eq!(
+        app.picker.selected.iter().collect::<Vec<_>>(),
+        ["web-1", "web-2"]
+    );
+    type_text(&mut app, "restart-service");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let [Cmd::Submit(request)] = cmds.as_slice() else {
+        panic!("expected a submit, got {cmds:?}")
+    };
+    assert_eq!(request.action, "restart-service");
+    assert_eq!(request.selector.names, ["web-1", "web-2"]);
+    let ParamInput::Typed(params) = &request.params else {
+        panic!("typed params")
+    };
+    assert_eq!(params["unit"], "nginx");
+    assert_eq!(params["wait"], 30);
+    assert_eq!(request.source, crate::policy::Source::Console);
+}
+
+#[test]
+fn a_high_risk_action_needs_its_name_typed() {
+    let mut app = app();
+    walk_to_confirm(&mut app);
+    type_text(&mut app, "restart");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("type restart-service")
+    );
+}
+
+#[test]
+fn the_form_validates_as_you_type_and_blocks_bad_values() {
+    let mut app = app();
+    type_text(&mut app, "restart-service");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "bad unit!");
+    assert!(
+        app.fields[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("does not match"),
+        "{:?}",
+        app.fields[0].error
+    );
+    press(&mut app, KeyCode::Tab);
+    for _ in 0..2 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "500");
+    assert!(
+        app.fields[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("above the maximum 120")
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Params, "errors keep the form open");
+    assert_eq!(app.field_cursor, 0, "focus goes to the first bad field");
+}
+
+#[test]
+fn target_filters_match_names_and_tags() {
+    let mut app = app();
+    type_text(&mut app, "noop");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "role=db");
+    let names: Vec<_> = app
+        .visible_targets()
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    assert_eq!(names, ["db-1"]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(
+        app.visible_targets().len(),
+        4,
+        "Esc clears the filter (localhost included)"
+    );
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.picker.selected.is_empty());
+}
+
+fn finished(target: &str, status: crate::mediator::Status, code: Option<i64>) -> Msg {
+    let input: crate::protocol::BpcsInput = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/envelopes/bpcs-input.json"
+    ))
+    .unwrap();
+    let error = code.map(|c| {
+        let mut eps: crate::protocol::EpsError = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/envelopes/eps-timeout.json"
+        ))
+        .unwrap();
+        eps.error_payload.error_data.error.code = c;
+        eps
+    });
+    let output = error.is_none().then(|| {
+        serde_json::from_str(include_str!(
+            "../../../tests/fixtures/envelopes/bpcs-output-success.json"
+        ))
+        .unwrap()
+    });
+    let result = crate::mediator::TargetResult {
+        exec_id: ExecId(format!("exec-{target}")),
+        target: target.into(),
+        transport: "ssh".into(),
+        status,
+        started_at: None,
+        finished_at: "t".into(),
+        duration_ms: 1200,
+        exit_code: Some(if code.is_some() { 2 } else { 0 }),
+        mode: Some("bundle".into()),
+        input,
+        output,
+        error,
+        stderr_tail: Vec::new(),
+        stderr_lines: 0,
+        stderr_bytes: 0,
+        notes: Vec::new(),
+    };
+    Msg::Exec(ExecEvent::Finished {
+        exec: ExecId(format!("exec-{target}")),
+        result: Box::new(result),
+    })
+}
+
+pub(crate) fn run_with_outcomes(app: &mut App) {
+    let targets = ["web-1", "web-2", "db-1"]
+        .iter()
+        .map(|t| (t.to_string(), "ssh".to_string()))
+        .collect();
+    update(
+        app,
+        Msg::RunStarted {
+            request_id: "req".into(),
+            action: "tail-logs".into(),
+            targets,
+            verify: false,
+        },
+    );
+    update(
+        app,
+        finished("web-1", crate::mediator::Status::Success, None),
+    );
+    update(
+        app,
+        finished("web-2", crate::mediator::Status::Success, None),
+    );
+    update(
+        app,
+        finished("db-1", crate::mediator::Status::Failed, Some(-32010)),
+    );
+}
+
+#[test]
+fn identical_outcomes_group_together() {
+    let mut app = app();
+    run_with_outcomes(&mut app);
+    let groups = app.runs.groups();
+    assert_eq!(groups[0].label, "ok · identical output");
+    assert_eq!(groups[0].targets, ["web-1", "web-2"]);
+    assert_eq!(groups[1].targets, ["db-1"]);
+    assert!(groups[1].label.contains("-32010"), "{}", groups[1].label);
+    assert_eq!(app.runs.failed_targets(), ["db-1"]);
+}
+
+#[test]
+fn quitting_during_a_run_asks_first_and_cancels() {
+    let mut app = app();
+    let targets = vec![("web-1".to_string(), "ssh".to_string())];
+    update(
+        &mut app,
+        Msg::RunStarted {
+            request_id: "r".into(),
+            action: "noop".into(),
+            targets,
+            verify: false,
+        },
+    );
+    assert!(press(&mut app, KeyCode::Char('q')).is_empty());
+    assert_eq!(app.overlay, Overlay::ConfirmQuit);
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(None), Cmd::Quit]));
+    assert!(app.quit);
+}
+
+#[test]
+fn the_palette_switches_views_and_opens_incidents() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "journal");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Journal);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadIncidents]));
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "incident nginx 502s");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(matches!(&cmds[0], Cmd::OpenIncident { title } if title == "nginx 502s"));
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "frobnicate");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.notice.as_deref().unwrap().contains("unknown command"));
+}

@@ -1,1 +1,0 @@
-//! The incident journal end to end: recording, tampering, exports, crashes.

@@ -1,0 +1,209 @@
+//! Crashes: a `rune run` killed mid-execution is marked `interrupted` once on
+//! the next start; a writer SIGKILLed during heavy writes, many times over,
+//! never loses what it reported committed; two writers share one chain.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use rune::journal::Journal;
+
+use super::{Home, Rng, poll};
+
+/// Kills a plugin's process group when the test ends, pass or fail: a
+/// SIGKILLed rune cannot reap its plugin, so the test must.
+struct Group(i32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.0) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// SIGKILL, then reap: a zombie still answers `kill(pid, 0)` and would
+/// look like a live writer.
+fn kill(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `(execution, interrupted events)` for every execution in the journal.
+fn interrupted(home: &Home) -> Vec<(String, i64)> {
+    home.raw()
+        .prepare(
+            "SELECT x.id, (SELECT count(*) FROM events e WHERE e.execution_id = x.id AND e.kind = 'interrupted')
+             FROM executions x ORDER BY x.created_at",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn an_execution_whose_writer_died_gets_one_interrupted_event() {
+    let home = Home::new();
+    let mut child = home
+        .command(&["run", "misbehave", "-p", "case=sleep", "-p", "seconds=30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The plugin's marker line is recorded after its `started` event.
+    let plugin: i32 = poll(
+        "the plugin's stderr in the journal",
+        Duration::from_secs(10),
+        || {
+            let conn = rusqlite::Connection::open(&home.journal).ok()?;
+            let line: String = conn
+            .query_row(
+                "SELECT json_extract(body, '$.line') FROM events WHERE kind = 'stderr' AND instr(body, 'marker rune-sleep-') > 0",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+            line.strip_prefix("marker rune-sleep-")?.parse().ok()
+        },
+    );
+    let _plugin = Group(plugin);
+    let execution: String = home
+        .raw()
+        .query_row(
+            "SELECT execution_id FROM events WHERE kind = 'started'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    // While its writer lives, an execution is in flight, not interrupted.
+    drop(Journal::open(&home.journal).unwrap());
+    assert_eq!(interrupted(&home), [(execution.clone(), 0)]);
+
+    kill(&mut child);
+    let before = home.count("SELECT count(*) FROM events");
+    drop(Journal::open(&home.journal).unwrap());
+    assert_eq!(interrupted(&home), [(execution.clone(), 1)]);
+    let (kind, reason): (String, String) = home
+        .raw()
+        .query_row(
+            "SELECT kind, json_extract(body, '$.reason') FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "interrupted");
+    assert_eq!(
+        reason,
+        "rune stopped before this execution finished; its outcome is unknown"
+    );
+    assert_eq!(home.count("SELECT count(*) FROM events"), before + 1);
+    assert_eq!(home.verify(None).broken, None);
+
+    // A second start finds nothing left to mark.
+    drop(Journal::open(&home.journal).unwrap());
+    assert_eq!(interrupted(&home), [(execution, 1)]);
+    assert_eq!(home.count("SELECT count(*) FROM events"), before + 1);
+    assert_eq!(home.verify(None).broken, None);
+}
+
+/// Starts `rune journal stress`, writing `events` in batches of `batch`.
+fn stress(home: &Home, events: u64, batch: u64) -> Child {
+    home.stress(events, batch)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// Parses `committed SEQ HASH`.
+fn committed(line: &str) -> (i64, String) {
+    let mut words = line.split(' ');
+    assert_eq!(words.next(), Some("committed"), "{line}");
+    let seq = words.next().unwrap().parse().unwrap();
+    (seq, words.next().unwrap().to_owned())
+}
+
+/// Every promised `(seq, hash)` is in the journal, unchanged.
+fn assert_kept(home: &Home, promised: &[(i64, String)]) {
+    let conn = home.raw();
+    let mut stmt = conn
+        .prepare("SELECT hash FROM events WHERE seq = ?1")
+        .unwrap();
+    for (seq, hash) in promised {
+        let found: Option<String> = stmt.query_row([seq], |r| r.get(0)).ok();
+        assert_eq!(
+            found.as_ref(),
+            Some(hash),
+            "committed event {seq} is gone or changed"
+        );
+    }
+}
+
+#[test]
+fn sigkill_during_heavy_writes_never_loses_a_committed_event() {
+    const ROUNDS: usize = 20;
+    let home = Home::new();
+    let mut rng = Rng::new();
+    let mut promised = Vec::new();
+    for round in 0..ROUNDS {
+        let mut child = stress(&home, 100_000_000, 100);
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let wait_for = rng.range(1, 25);
+        for _ in 0..wait_for {
+            let line = lines.next().expect("the writer stopped early").unwrap();
+            promised.push(committed(&line));
+        }
+        // Not a wait for anything: a random moment inside the next batch.
+        std::thread::sleep(Duration::from_micros(rng.range(0, 3_000)));
+        kill(&mut child);
+        // Lines printed before the kill are promises too.
+        promised.extend(lines.map(|l| committed(&l.unwrap())));
+
+        let integrity: String = home
+            .raw()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok", "round {round}");
+        let report = home.verify(None);
+        assert_eq!(report.broken, None, "round {round}");
+        let last = promised.last().unwrap().0;
+        assert!(
+            report.head.seq >= last,
+            "round {round}: head {} < committed {last}",
+            report.head.seq
+        );
+        assert_kept(&home, &promised);
+    }
+    // Every killed writer's execution is closed exactly once on the next start.
+    drop(Journal::open(&home.journal).unwrap());
+    let executions = interrupted(&home);
+    assert_eq!(executions.len(), ROUNDS);
+    assert!(executions.iter().all(|(_, n)| *n == 1), "{executions:?}");
+    assert_eq!(home.verify(None).broken, None);
+    assert_kept(&home, &promised);
+}
+
+#[test]
+fn two_writers_at_once_extend_one_chain() {
+    let home = Home::new();
+    // Create the journal first so both writers open an existing file.
+    drop(Journal::open(&home.journal).unwrap());
+    let writers = [stress(&home, 3_000, 50), stress(&home, 3_000, 50)];
+    let mut promised = Vec::new();
+    for mut writer in writers {
+        let lines = BufReader::new(writer.stdout.take().unwrap()).lines();
+        promised.extend(lines.map(|l| committed(&l.unwrap())));
+        assert!(writer.wait().unwrap().success(), "a writer failed");
+    }
+    assert_eq!(promised.len(), 2 * 60);
+    let report = home.verify(None);
+    assert_eq!(report.broken, None);
+    assert_eq!(
+        home.count("SELECT count(*) FROM events WHERE kind = 'stderr'"),
+        6_000
+    );
+    assert_kept(&home, &promised);
+}
