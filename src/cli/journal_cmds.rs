@@ -1,7 +1,6 @@
 //! `rune incident …`, `rune note`, `rune journal verify` and `rune export`.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -223,13 +222,7 @@ pub(super) fn export_cmd(cli: &Cli, args: &ExportArgs) -> anyhow::Result<u8> {
     let journal = Journal::open_existing(&journal_path(cli)?)?;
     match &args.output {
         Some(path) => {
-            // Evidence is private: created 0600, never readable by others.
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)?;
+            let mut file = export::create_private(path)?;
             export::export(&journal, &args.incident, args.format, &mut file)?;
             file.sync_all()?;
             eprintln!("rune: exported to {}", path.display());

@@ -190,7 +190,6 @@ impl Effects {
             Cmd::Export { incident, format } => {
                 let dir = self.export_dir.clone();
                 blocking(tx, move || {
-                    use std::os::unix::fs::OpenOptionsExt;
                     let journal = Journal::open_existing(&path).map_err(|e| e.to_string())?;
                     let ext = match format {
                         export::Format::Json => "json",
@@ -198,12 +197,7 @@ impl Effects {
                         export::Format::Markdown => "md",
                     };
                     let file = dir.join(format!("rune-{incident}.{ext}"));
-                    let mut out = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(&file)
+                    let mut out = export::create_private(&file)
                         .map_err(|e| format!("{}: {e}", file.display()))?;
                     export::export(&journal, &incident, format, &mut out)
                         .map_err(|e| e.to_string())?;

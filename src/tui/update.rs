@@ -565,6 +565,23 @@ fn palette(app: &mut App, line: &str) -> Vec<Cmd> {
             }
         }
         "" => Vec::new(),
+        _ if app.action.is_some() && app.inventory.get(word).is_some() => {
+            app.picker.filter = Input::new(word.to_owned());
+            app.picker.cursor = 0;
+            app.screen = Screen::Targets;
+            Vec::new()
+        }
+        _ if word.len() >= 4 && app.review.incidents.iter().any(|i| i.id.starts_with(word)) => {
+            let position = app
+                .review
+                .incidents
+                .iter()
+                .position(|i| i.id.starts_with(word))
+                .unwrap_or(0);
+            app.review.cursor = position;
+            app.screen = Screen::Journal;
+            vec![Cmd::LoadTimeline(app.review.incidents[position].id.clone())]
+        }
         _ if app.catalog.get(word).is_some() => {
             app.search = Input::new(word.to_owned());
             app.refresh_hits();
@@ -573,7 +590,7 @@ fn palette(app: &mut App, line: &str) -> Vec<Cmd> {
         }
         other => {
             app.notice = Some(format!(
-                "unknown command `{other}`: catalog, targets, runs, journal, incident TITLE, export [json|ndjson|markdown], verify, quit, or an action name"
+                "unknown command `{other}`: catalog, targets, runs, journal, incident TITLE, export [json|ndjson|markdown], verify, quit, or an action, target or incident id"
             ));
             Vec::new()
         }

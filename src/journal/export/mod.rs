@@ -68,3 +68,17 @@ fn gather(timeline: &[super::EventRow]) -> std::collections::HashMap<String, Gat
     }
     by_exec
 }
+
+/// Opens `path` for an export: created 0600, and an existing file is
+/// narrowed to 0600 before anything is written, because evidence is private.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}

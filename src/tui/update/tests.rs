@@ -268,3 +268,37 @@ fn the_palette_switches_views_and_opens_incidents() {
     press(&mut app, KeyCode::Enter);
     assert!(app.notice.as_deref().unwrap().contains("unknown command"));
 }
+
+#[test]
+fn the_palette_finds_targets_and_incidents_by_name() {
+    let mut app = app();
+    type_text(&mut app, "noop");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "db-1");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Targets);
+    let names: Vec<_> = app
+        .visible_targets()
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    assert_eq!(names, ["db-1"]);
+    let incident = crate::journal::Incident {
+        id: "01937a40-aaaa-7a00-b000-000000000001".into(),
+        title: "t".into(),
+        severity: "low".into(),
+        ticket: None,
+        opened_at: "2026-11-24T03:00:00.000Z".into(),
+        operator: "o".into(),
+        status: "open".into(),
+        closed_at: None,
+    };
+    update(&mut app, Msg::Incidents(vec![incident]));
+    press(&mut app, KeyCode::Char(':'));
+    type_text(&mut app, "01937a40");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(matches!(&cmds[..], [Cmd::LoadTimeline(id)] if id.starts_with("01937a40-aaaa")));
+    assert_eq!(app.screen, Screen::Journal);
+}

@@ -54,7 +54,7 @@ fn help(screen: Screen) -> &'static [&'static str] {
 
 const EVERYWHERE: &[&str] = &[
     "?           this help",
-    ":           palette (catalog, targets, runs, journal, incident TITLE, export, verify, quit)",
+    ":           palette: catalog, targets, runs, journal, incident TITLE, export, verify, quit, or a name: action, target, incident id",
     "1 2 3 4     catalog, targets, runs, journal (in lists)",
     "q / Ctrl-C  quit (q asks while a run is active)",
 ];

@@ -154,4 +154,10 @@ fn journal_files_and_exports_are_private() {
         .unwrap();
     export(&home, &id, "markdown");
     assert_eq!(mode(&home.path().join("export.markdown")), 0o600);
+    // Exporting over a file that others could read narrows it first.
+    let json = home.path().join("export.json");
+    std::fs::write(&json, "old").unwrap();
+    std::fs::set_permissions(&json, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    export(&home, &id, "json");
+    assert_eq!(mode(&json), 0o600);
 }
