@@ -45,7 +45,10 @@ fn main() {
         Arc::new(catalog),
         Arc::new(inventory),
         Theme::dark(),
-        "bench".into(),
+        rune::policy::Operator {
+            user: "bench".into(),
+            host: "bench".into(),
+        },
     );
     let targets: Vec<(String, String)> = (0..TARGETS)
         .map(|i| (format!("web-{i:02}"), "ssh".to_string()))

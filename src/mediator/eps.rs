@@ -2,7 +2,7 @@
 //! reason, severity, recoverability and advice. Transports and policy only
 //! say what happened; this file decides what it means.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::ParamError;
@@ -472,11 +472,6 @@ fn build(
             ),
         },
     }
-}
-
-/// A JSON summary line for logs: code and reason only, never data.
-pub fn summary(eps: &EpsError) -> Value {
-    json!({"code": eps.code(), "reason": eps.reason()})
 }
 
 #[cfg(test)]

@@ -92,7 +92,8 @@ pub struct App {
     pub notice: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
-    pub operator: String,
+    /// Who runs requests from this console (read once at start: update does no I/O).
+    pub operator: crate::policy::Operator,
 }
 
 impl App {
@@ -100,7 +101,7 @@ impl App {
         catalog: Arc<Catalog>,
         inventory: Arc<Inventory>,
         theme: Theme,
-        operator: String,
+        operator: crate::policy::Operator,
     ) -> Self {
         let hits = search(&catalog.actions, "");
         Self {

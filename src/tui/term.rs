@@ -71,7 +71,7 @@ async fn event_loop(
         Arc::clone(&catalog),
         Arc::clone(&inventory),
         options.theme,
-        Operator::current().id(),
+        Operator::current(),
     );
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(QUEUE);
     let mut effects = Effects {

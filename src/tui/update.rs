@@ -10,7 +10,7 @@ use super::msg::{Cmd, Msg};
 use crate::catalog::{Risk, parse_text};
 use crate::inventory::Selector;
 use crate::journal::export::Format;
-use crate::policy::{Confirmation, Operator, ParamInput, RunRequest, Source};
+use crate::policy::{Confirmation, ParamInput, RunRequest, Source};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
@@ -348,7 +348,7 @@ pub fn pending_request(app: &App, targets: Option<Vec<String>>) -> Option<RunReq
         },
         params: ParamInput::Typed(params),
         source: Source::Console,
-        operator: Operator::current(),
+        operator: app.operator.clone(),
         incident_id: String::new(),
         timeout: None,
         concurrency: 16,

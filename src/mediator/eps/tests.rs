@@ -1,5 +1,6 @@
 use super::*;
 use crate::protocol::eps::{Classification, Severity};
+use serde_json::json;
 
 fn scope() -> Scope<'static> {
     Scope {

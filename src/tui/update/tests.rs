@@ -21,7 +21,10 @@ pub(crate) fn app() -> App {
         Arc::new(catalog),
         Arc::new(inventory),
         Theme::mono(),
-        "tester@ci".into(),
+        crate::policy::Operator {
+            user: "tester".into(),
+            host: "ci".into(),
+        },
     )
 }
 
