@@ -2,6 +2,7 @@
 //! on its own so one broken manifest never hides the others.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use super::manifest::{
     Action, ManifestFile, Param, ParamFile, ParamKind, ParamType, Plugin, parse_duration,
 };
 use super::params::check_value;
+use super::trust;
 
 /// The largest manifest read: anything bigger is a mistake, not a manifest.
 const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
@@ -97,16 +99,18 @@ fn check_verify_names(catalog: &mut Catalog) {
 
 fn load_one(root: &Path, path: &Path) -> Result<Action, CatalogError> {
     let err = |field: Option<&str>, msg: String| CatalogError::new(path, field, msg);
-    let size = std::fs::metadata(path)
-        .map_err(|e| err(None, format!("cannot read: {e}")))?
-        .len();
+    let (meta, mut handle) = open_trusted(root, path).map_err(|m| err(None, m))?;
+    let size = meta.len();
     if size > MAX_MANIFEST_BYTES {
         return Err(err(
             None,
             format!("is {size} bytes; a manifest may be at most {MAX_MANIFEST_BYTES}"),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    handle
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(None, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| err(None, format!("is not UTF-8: {e}")))?;
     let file: ManifestFile =
         toml::from_str(&text).map_err(|e| err(None, e.to_string().trim_end().to_owned()))?;
@@ -235,11 +239,15 @@ fn bundle_file(root: &Path, action_dir: &Path, relative: &str) -> Result<BundleF
             root.display()
         )
     })?;
-    let meta = std::fs::metadata(&full).map_err(|e| format!("{relative:?} cannot be read: {e}"))?;
+    let (meta, mut handle) =
+        open_trusted(root, &full).map_err(|m| format!("{relative:?} is refused: {m}"))?;
     if !meta.is_file() {
         return Err(format!("{relative:?} is not a regular file"));
     }
-    let data = std::fs::read(&full).map_err(|e| format!("{relative:?} cannot be read: {e}"))?;
+    let mut data = Vec::new();
+    handle
+        .read_to_end(&mut data)
+        .map_err(|e| format!("{relative:?} cannot be read: {e}"))?;
     let path = inside
         .to_str()
         .ok_or_else(|| format!("{relative:?} is not a UTF-8 path"))?
@@ -249,6 +257,29 @@ fn bundle_file(root: &Path, action_dir: &Path, relative: &str) -> Result<BundleF
         executable: meta.permissions().mode() & 0o111 != 0,
         data,
     })
+}
+
+/// Opens `path` (judged by its target when it is a symlink) after checking it
+/// and the catalog folders above it with [`trust`]. The metadata comes from the
+/// open handle, so the file judged is the file read.
+fn open_trusted(root: &Path, path: &Path) -> Result<(std::fs::Metadata, std::fs::File), String> {
+    let full = path
+        .canonicalize()
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    trust::check_folders(root, &full)?;
+    // Opening a FIFO would block until someone writes to it: only regular files are opened.
+    let kind =
+        std::fs::metadata(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+    if !kind.is_file() {
+        return Err(format!("{} is not a regular file", full.display()));
+    }
+    let handle =
+        std::fs::File::open(&full).map_err(|e| format!("cannot open {}: {e}", full.display()))?;
+    let meta = handle
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+    trust::check_owner_and_mode(&full, &meta)?;
+    Ok((meta, handle))
 }
 
 fn param_of(name: &str, spec: &ParamFile) -> Result<Param, String> {

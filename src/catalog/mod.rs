@@ -10,6 +10,7 @@ mod load;
 mod manifest;
 mod params;
 mod search;
+mod trust;
 
 pub use bundle::{Bundle, BundleFile};
 pub use error::{CatalogError, ParamError};

@@ -7,6 +7,7 @@ mod support;
 mod actions;
 mod cli;
 mod console;
+mod hardening;
 mod journal;
 mod limits;
 mod ssh;

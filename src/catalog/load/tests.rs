@@ -282,3 +282,85 @@ fn search_ranks_name_matches_first() {
     let all = crate::catalog::search(&catalog.actions, "");
     assert_eq!(all.len(), 3);
 }
+
+#[rstest::rstest]
+#[case::plugin_0666("restart/run.sh", 0o666, Some("is writable by others"))]
+#[case::library_0646("lib/x.sh", 0o646, Some("is writable by others"))]
+#[case::manifest_0664("restart/action.toml", 0o664, Some("is writable by its group"))]
+#[case::action_folder_0777("restart", 0o777, Some("is writable by others"))]
+#[case::library_folder_0775("lib", 0o775, Some("is writable by its group"))]
+#[case::sticky_folder_1777("restart", 0o1777, Some("is writable by others"))]
+#[case::plugin_0755("restart/run.sh", 0o755, None)]
+#[case::manifest_0644("restart/action.toml", 0o644, None)]
+#[case::folder_0755("restart", 0o755, None)]
+#[case::folder_0700("lib", 0o700, None)]
+fn writable_catalog_files_are_refused_like_strict_modes(
+    #[case] relative: &str,
+    #[case] mode: u32,
+    #[case] phrase: Option<&str>,
+) {
+    let f = Fixture::new();
+    f.action("restart", GOOD);
+    let path = f.dir.path().join(relative);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let catalog = f.load();
+    match phrase {
+        None => assert!(catalog.broken.is_empty(), "{:?}", catalog.broken),
+        Some(phrase) => {
+            assert!(catalog.actions.is_empty(), "should be refused");
+            let error = catalog.broken[0].to_string();
+            let shown = path.canonicalize().unwrap().display().to_string();
+            assert!(error.contains(&format!("{shown} {phrase}")), "{error}");
+            assert!(
+                error.contains("whoever can write it can run code on every target"),
+                "{error}"
+            );
+            assert!(error.contains("fix with chmod go-w"), "{error}");
+            assert!(catalog.broken[0].file.ends_with("restart/action.toml"));
+        }
+    }
+}
+
+#[test]
+fn a_symlinked_plugin_is_judged_by_its_target() {
+    let f = Fixture::new();
+    f.action("restart", GOOD);
+    let real = f.dir.path().join("lib/real.sh");
+    std::fs::write(&real, "#!/bin/sh\necho").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let link = f.dir.path().join("restart/run.sh");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("../lib/real.sh", &link).unwrap();
+    // The link itself is 0777 on Linux; only the target's mode counts.
+    let catalog = f.load();
+    let error = catalog.broken[0].to_string();
+    assert!(
+        error.contains("lib/real.sh is writable by others"),
+        "{error}"
+    );
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(f.load().broken.is_empty());
+}
+
+#[test]
+fn files_owned_by_another_user_are_refused() {
+    let euid = rustix::process::geteuid().as_raw();
+    if euid != 0 {
+        // Only root may give a file away; the unit test of trust.rs covers the rule.
+        return;
+    }
+    let f = Fixture::new();
+    f.action("restart", GOOD);
+    let plugin = f.dir.path().join("restart/run.sh");
+    std::os::unix::fs::chown(&plugin, Some(65534), None).unwrap();
+    let catalog = f.load();
+    let error = catalog.broken[0].to_string();
+    assert!(
+        error.contains("run.sh is owned by uid 65534, not by you (uid 0) or root"),
+        "{error}"
+    );
+    std::os::unix::fs::chown(&plugin, Some(0), None).unwrap();
+    std::os::unix::fs::chown(f.dir.path().join("lib"), Some(65534), None).unwrap();
+    let error = f.load().broken[0].to_string();
+    assert!(error.contains("lib is owned by uid 65534"), "{error}");
+}
