@@ -1,0 +1,726 @@
+//! `cargo bench --bench fanout` (or `scripts/bench`): RUNE's SSH fan-out
+//! against parallel-ssh, issue 9. For each N in {50, 200} it starts the test
+//! harness's sshd farm on 127.0.1.1 … 127.0.1.N and times, several runs each:
+//!
+//! 1. `parallel-ssh -p N … true`, OpenSSH's default kex and curve25519-sha256;
+//! 2. `rune run noop` over SSH on the N hosts (the release binary, journal
+//!    included);
+//! 3. the same plan run twice through one in-process engine (Mediator with
+//!    `Transports::standard`), the second over the already open connections;
+//! 4. `rune run noop` on localhost against piping the envelope into the noop
+//!    plugin directly (mediation overhead per execution).
+//!
+//! CPU: the client's user+sys come from this process's cutime/cstime (the
+//! child is reaped by us, its descendants by it), the farm's from the sshd
+//! listeners' utime+stime+cutime+cstime plus their live descendants, all from
+//! /proc. Peak RSS of rune: VmHWM polled while it runs.
+//!
+//! Environment: RUNE_BENCH_HOSTS="50,200" (comma list), RUNE_BENCH_RUNS
+//! (default 5 for N ≤ 50, else 3), RUNE_BENCH_LOCAL_RUNS (default 20).
+//! Needs /usr/sbin/sshd (openssh-server) and parallel-ssh (Debian's pssh);
+//! `scripts/bench` installs them.
+
+// A benchmark has nobody to report an error to: any failure aborts it.
+#![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
+
+#[path = "../tests/support/sshd.rs"]
+mod sshd;
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rune::catalog::{self, Catalog};
+use rune::inventory::{Inventory, Selector};
+use rune::mediator::{Mediator, Report, Status};
+use rune::policy::{Confirmation, Operator, ParamInput, RunRequest, Source, decide};
+use rune::transport::Transports;
+use rune::transport::ssh::SshSettings;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use sshd::{FarmOptions, SshdFarm};
+
+/// USER_HZ: the unit of /proc/PID/stat times on Linux.
+const TICK: f64 = 0.01;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `rune` binary cargo built for this bench (target/release/rune).
+fn rune_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rune"))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// (utime, stime, cutime, cstime) in seconds from /proc/PID/stat.
+fn proc_times(pid: &str) -> Option<[f64; 4]> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) * TICK;
+    Some([t(11), t(12), t(13), t(14)])
+}
+
+/// CPU seconds of the children this process has reaped (cutime + cstime).
+fn reaped_children_cpu() -> f64 {
+    let t = proc_times("self").unwrap();
+    t[2] + t[3]
+}
+
+/// CPU seconds of this process (all threads).
+fn self_cpu() -> f64 {
+    let t = proc_times("self").unwrap();
+    t[0] + t[1]
+}
+
+fn status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// (pid, ppid) of every process.
+fn processes() -> Vec<(u32, u32)> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 1..];
+            Some((pid, after.split_whitespace().nth(1)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The farm's CPU so far: its sshd listeners (found by their config path in
+/// the farm's dir) with everything they reaped, plus live descendants with
+/// everything those reaped. A descendant that exits between two readings
+/// moves from the second term into its parent's cutime/cstime.
+struct FarmCpu {
+    listeners: Vec<u32>,
+}
+
+impl FarmCpu {
+    fn new(farm: &SshdFarm) -> Self {
+        // The listeners are our own children (sshd -D); sshd rewrites its
+        // command line, so match the name and the farm's config dir in it.
+        let me = std::process::id();
+        let dir = farm.dir().display().to_string();
+        let listeners: Vec<u32> = processes()
+            .into_iter()
+            .filter(|&(pid, ppid)| {
+                ppid == me
+                    && fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|c| c.trim() == "sshd")
+                    && fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
+            })
+            .map(|(pid, _)| pid)
+            .collect();
+        assert!(!listeners.is_empty(), "no sshd of the farm found in /proc");
+        FarmCpu { listeners }
+    }
+
+    /// (total CPU seconds, live descendants).
+    fn read(&self) -> (f64, usize) {
+        let procs = processes();
+        let mut frontier = self.listeners.clone();
+        let mut total = 0.0;
+        let mut live = 0;
+        let mut first = true;
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for pid in &frontier {
+                if let Some(t) = proc_times(&pid.to_string()) {
+                    total += t.iter().sum::<f64>();
+                    if !first {
+                        live += 1;
+                    }
+                }
+                next.extend(procs.iter().filter(|(_, pp)| pp == pid).map(|(p, _)| *p));
+            }
+            frontier = next;
+            first = false;
+        }
+        (total, live)
+    }
+
+    /// Waits (≤ 3 s) until the farm has no connection handlers left.
+    fn settle(&self) -> f64 {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let (cpu, live) = self.read();
+            if live == 0 || Instant::now() > deadline {
+                return cpu;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// One timed run: wall, client CPU, farm CPU, peak RSS (KiB) of the client.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    wall: f64,
+    client_cpu: f64,
+    farm_cpu: f64,
+    rss_kb: u64,
+}
+
+/// Runs `cmd` to its end, polling its VmHWM; panics unless it succeeds.
+fn run_child(cmd: Command, farm: Option<&FarmCpu>, what: &str) -> Sample {
+    run_child_with(cmd, None, farm, what)
+}
+
+fn run_child_with(
+    mut cmd: Command,
+    stdin: Option<&std::path::Path>,
+    farm: Option<&FarmCpu>,
+    what: &str,
+) -> Sample {
+    let farm_before = farm.map_or(0.0, FarmCpu::settle);
+    let cpu_before = reaped_children_cpu();
+    cmd.stdin(stdin.map_or_else(Stdio::null, |p| Stdio::from(fs::File::open(p).unwrap())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    // Drain the pipes in threads so a chatty child never blocks.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut v).ok();
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut v).ok();
+        v
+    });
+    let pid = child.id();
+    let mut rss = 0;
+    let status = loop {
+        if let Some(kb) = status_kb(pid, "VmHWM:") {
+            rss = rss.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let client_cpu = reaped_children_cpu() - cpu_before;
+    let stdout = out_t.join().unwrap();
+    let stderr = err_t.join().unwrap();
+    assert!(
+        status.success(),
+        "{what} failed ({status}):\n{}\n{}",
+        String::from_utf8_lossy(&stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>(),
+        String::from_utf8_lossy(&stderr)
+            .chars()
+            .take(4000)
+            .collect::<String>()
+    );
+    let farm_cpu = farm.map_or(0.0, |f| f.settle() - farm_before);
+    Sample {
+        wall,
+        client_cpu,
+        farm_cpu,
+        rss_kb: rss,
+    }
+}
+
+/// An operator home trusting the farm, as tests/e2e/ssh/mod.rs builds it.
+struct Bench {
+    farm: SshdFarm,
+    farm_cpu: FarmCpu,
+    home: tempfile::TempDir,
+    inventory_path: PathBuf,
+    hosts_path: PathBuf,
+    inventory: Inventory,
+}
+
+impl Bench {
+    fn start(hosts: usize) -> Self {
+        let farm = SshdFarm::start(FarmOptions {
+            hosts,
+            base_octet: 1,
+            max_startups: (hosts as u32 * 2).max(500),
+            ..FarmOptions::default()
+        });
+        let farm_cpu = FarmCpu::new(&farm);
+        let home = tempfile::tempdir().unwrap();
+        let ssh = home.path().join(".ssh");
+        fs::create_dir_all(&ssh).unwrap();
+        fs::copy(farm.known_hosts(), ssh.join("known_hosts")).unwrap();
+        fs::write(
+            ssh.join("config"),
+            format!("Host *\n    IdentityFile {}\n", farm.client_key().display()),
+        )
+        .unwrap();
+        let inventory_path = home.path().join("inventory.toml");
+        fs::write(&inventory_path, farm.inventory_toml()).unwrap();
+        let hosts_path = home.path().join("pssh-hosts");
+        let lines: String = farm
+            .hosts()
+            .iter()
+            .map(|h| format!("{}:{}\n", h.addr, h.port))
+            .collect();
+        fs::write(&hosts_path, lines).unwrap();
+        let inventory = Inventory::parse(&farm.inventory_toml(), &inventory_path).unwrap();
+        Bench {
+            farm,
+            farm_cpu,
+            home,
+            inventory_path,
+            hosts_path,
+            inventory,
+        }
+    }
+
+    fn settings(&self) -> SshSettings {
+        let ssh = self.home.path().join(".ssh");
+        SshSettings {
+            known_hosts: vec![
+                ssh.join("known_hosts"),
+                self.home.path().join("rune_known_hosts"),
+            ],
+            rune_known_hosts: self.home.path().join("rune_known_hosts"),
+            accept_new_host_keys: false,
+            config_path: Some(ssh.join("config")),
+            connect_timeout: Duration::from_secs(10),
+            idle_expiry: Duration::from_secs(300),
+            agent: None,
+            passphrase: None,
+            prompt: false,
+            default_user: self.farm.user(),
+        }
+    }
+
+    fn pssh(&self, n: usize, kex: Option<&str>) -> Command {
+        let mut extra = format!(
+            "-F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
+             -o StrictHostKeyChecking=yes -o BatchMode=yes",
+            self.farm.client_key().display(),
+            self.farm.known_hosts().display()
+        );
+        if let Some(kex) = kex {
+            extra += &format!(" -o KexAlgorithms={kex}");
+        }
+        let mut cmd = Command::new("parallel-ssh");
+        cmd.arg("-p")
+            .arg(n.to_string())
+            .arg("-t")
+            .arg("120")
+            .arg("-h")
+            .arg(&self.hosts_path)
+            .arg("-l")
+            .arg(self.farm.user())
+            .arg("-x")
+            .arg(extra)
+            .arg("true");
+        cmd
+    }
+
+    fn rune(&self, n: usize, target: &str) -> Command {
+        let home = self.home.path();
+        let mut cmd = Command::new(rune_bin());
+        cmd.env_remove("RUNE_CATALOG")
+            .env_remove("RUNE_INVENTORY")
+            .env_remove("RUNE_JOURNAL")
+            .env("HOME", home)
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("NO_COLOR", "1")
+            .arg("run")
+            .arg("noop")
+            .arg("--inventory")
+            .arg(&self.inventory_path)
+            .arg("--journal")
+            .arg(home.join("journal.db"))
+            .arg("-t")
+            .arg(target)
+            .arg("--concurrency")
+            .arg(n.to_string())
+            .arg("-o")
+            .arg("json")
+            .arg("-y");
+        cmd
+    }
+}
+
+fn request(names: Vec<String>, concurrency: usize) -> RunRequest {
+    RunRequest {
+        action: "noop".into(),
+        selector: Selector {
+            names,
+            tags: Vec::new(),
+        },
+        params: ParamInput::Assignments(Vec::new()),
+        source: Source::Cli,
+        operator: Operator::current(),
+        incident_id: "01937a40-0f00-7a00-b000-000000000009".into(),
+        timeout: None,
+        concurrency,
+        max_errors: None,
+        confirmation: Confirmation::Explicit,
+        parent_message_id: None,
+    }
+}
+
+async fn run_plan(
+    mediator: &Mediator,
+    catalog: &Catalog,
+    inventory: &Inventory,
+    req: RunRequest,
+) -> Report {
+    let plan = Arc::new(decide(catalog, inventory, req).unwrap());
+    let (tx, mut rx) = mpsc::channel(1024);
+    let drain = async { while rx.recv().await.is_some() {} };
+    let (report, ()) = tokio::join!(mediator.run(plan, tx, CancellationToken::new()), drain);
+    report
+}
+
+/// min / median / max.
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    (s[0], s[s.len() / 2], s[s.len() - 1])
+}
+
+struct Row {
+    name: String,
+    samples: Vec<Sample>,
+}
+
+impl Row {
+    fn wall(&self) -> (f64, f64, f64) {
+        stats(&self.samples.iter().map(|s| s.wall).collect::<Vec<_>>())
+    }
+    fn med(&self, f: impl Fn(&Sample) -> f64) -> f64 {
+        stats(&self.samples.iter().map(f).collect::<Vec<_>>()).1
+    }
+}
+
+fn print_rows(n: usize, rows: &[Row]) {
+    let c = cores() as f64;
+    println!();
+    println!(
+        "| N={n:<4} {:<44} | wall min / median / max (s) | client CPU (s) | sshd farm CPU (s) | CPU floor (s) | wall/floor | peak RSS (MiB) |",
+        ""
+    );
+    println!("|{}|---|---|---|---|---|---|", "-".repeat(52));
+    for row in rows {
+        let (lo, med, hi) = row.wall();
+        let client = row.med(|s| s.client_cpu);
+        let farm = row.med(|s| s.farm_cpu);
+        let floor = (client + farm) / c;
+        let rss = row.samples.iter().map(|s| s.rss_kb).max().unwrap_or(0);
+        println!(
+            "| {:<50} | {lo:.3} / {med:.3} / {hi:.3} | {client:.3} | {farm:.3} | {floor:.3} | {:.2} | {} |",
+            row.name,
+            med / floor.max(1e-9),
+            if rss == 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.1}", rss as f64 / 1024.0)
+            }
+        );
+    }
+}
+
+fn fan_out(n: usize, runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
+    eprintln!("fanout: starting an sshd farm of {n} hosts");
+    let bench = Bench::start(n);
+    let mut rows = Vec::new();
+
+    // Warm-up, untimed: page cache, the journal's schema, sshd's first forks.
+    run_child(
+        bench.rune(n, "ssh-*"),
+        Some(&bench.farm_cpu),
+        "rune warm-up",
+    );
+    run_child(
+        bench.pssh(n, Some("curve25519-sha256")),
+        Some(&bench.farm_cpu),
+        "parallel-ssh warm-up",
+    );
+
+    for (name, kex) in [
+        ("parallel-ssh, OpenSSH default kex", None),
+        (
+            "parallel-ssh, KexAlgorithms=curve25519-sha256",
+            Some("curve25519-sha256"),
+        ),
+    ] {
+        let mut samples = Vec::new();
+        for i in 0..runs {
+            let s = run_child(bench.pssh(n, kex), Some(&bench.farm_cpu), name);
+            eprintln!("fanout: N={n} {name} run {i}: {:.3} s", s.wall);
+            samples.push(s);
+        }
+        rows.push(Row {
+            name: format!("{name} `true`"),
+            samples,
+        });
+    }
+
+    let mut samples = Vec::new();
+    for i in 0..runs {
+        let s = run_child(bench.rune(n, "ssh-*"), Some(&bench.farm_cpu), "rune run");
+        eprintln!("fanout: N={n} rune run noop run {i}: {:.3} s", s.wall);
+        samples.push(s);
+    }
+    rows.push(Row {
+        name: "rune run noop (CLI, full round trip + journal)".into(),
+        samples,
+    });
+
+    // In-process: one engine, the plan twice; the second reuses connections.
+    let catalog = catalog::load(&root().join("actions")).unwrap();
+    let names: Vec<String> = bench.farm.hosts().iter().map(|h| h.name.clone()).collect();
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for i in 0..runs {
+        let mediator = Mediator::new(Transports::standard(bench.settings()).unwrap().0);
+        let one = |label: &str| {
+            let farm_before = bench.farm_cpu.settle();
+            let cpu_before = self_cpu();
+            let started = Instant::now();
+            let report = rt.block_on(run_plan(
+                &mediator,
+                &catalog,
+                &bench.inventory,
+                request(names.clone(), n),
+            ));
+            let wall = started.elapsed().as_secs_f64();
+            let client_cpu = self_cpu() - cpu_before;
+            // Connections stay open: count the handlers' CPU so far.
+            let farm_cpu = bench.farm_cpu.read().0 - farm_before;
+            let ok = report.count(Status::Success);
+            assert_eq!(
+                ok,
+                n,
+                "{label}: {ok}/{n} succeeded: {:?}",
+                report.results.first()
+            );
+            eprintln!("fanout: N={n} in-process {label} run {i}: {wall:.3} s");
+            Sample {
+                wall,
+                client_cpu,
+                farm_cpu,
+                rss_kb: 0,
+            }
+        };
+        first.push(one("first"));
+        second.push(one("second (pooled)"));
+        drop(mediator);
+    }
+    rows.push(Row {
+        name: "in-process engine, 1st run (connects)".into(),
+        samples: first,
+    });
+    rows.push(Row {
+        name: "in-process engine, 2nd run (pooled connections)".into(),
+        samples: second,
+    });
+    rows
+}
+
+/// Local mediation: `rune run noop` on localhost vs the plugin directly.
+fn local(runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
+    let home = tempfile::tempdir().unwrap();
+    let inventory_path = home.path().join("inventory.toml");
+    fs::write(&inventory_path, "").unwrap();
+    let rune = || {
+        let h = home.path();
+        let mut cmd = Command::new(rune_bin());
+        cmd.env_remove("RUNE_CATALOG")
+            .env_remove("RUNE_INVENTORY")
+            .env_remove("RUNE_JOURNAL")
+            .env("HOME", h)
+            .env("XDG_STATE_HOME", h.join("state"))
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_DATA_HOME", h.join("data"))
+            .env("NO_COLOR", "1")
+            .args(["run", "noop", "-o", "json", "-y", "--journal"])
+            .arg(h.join("journal.db"));
+        cmd
+    };
+    // The envelope exactly as rune would send it, from --dry-run.
+    let dry = rune().arg("--dry-run").output().unwrap();
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    let envelope = serde_json::to_vec(&doc["envelope"]).unwrap();
+    let envelope_path = home.path().join("envelope.json");
+    fs::File::create(&envelope_path)
+        .unwrap()
+        .write_all(&envelope)
+        .unwrap();
+    let direct = || {
+        let mut cmd = Command::new("bash");
+        cmd.arg(root().join("actions/noop/run.sh"));
+        cmd
+    };
+    run_child(rune(), None, "rune local warm-up");
+    let mut rows = Vec::new();
+    let cli: Vec<Sample> = (0..runs)
+        .map(|_| run_child(rune(), None, "rune local"))
+        .collect();
+    let plugin: Vec<Sample> = (0..runs)
+        .map(|_| run_child_with(direct(), Some(&envelope_path), None, "noop plugin"))
+        .collect();
+
+    let catalog = catalog::load(&root().join("actions")).unwrap();
+    let inventory = Inventory::default();
+    let mediator = Mediator::new(Transports::local_only());
+    let mut engine = Vec::new();
+    for _ in 0..=runs {
+        let started = Instant::now();
+        let cpu_before = self_cpu() + reaped_children_cpu();
+        let report = rt.block_on(run_plan(
+            &mediator,
+            &catalog,
+            &inventory,
+            request(Vec::new(), 1),
+        ));
+        assert_eq!(report.count(Status::Success), 1);
+        engine.push(Sample {
+            wall: started.elapsed().as_secs_f64(),
+            client_cpu: self_cpu() + reaped_children_cpu() - cpu_before,
+            ..Sample::default()
+        });
+    }
+    engine.remove(0); // warm-up
+    rows.push(Row {
+        name: "localhost: rune run noop (CLI, journal)".into(),
+        samples: cli,
+    });
+    rows.push(Row {
+        name: "localhost: in-process mediator.run".into(),
+        samples: engine,
+    });
+    rows.push(Row {
+        name: "localhost: envelope | bash actions/noop/run.sh".into(),
+        samples: plugin,
+    });
+    rows
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument is not supported.
+    let sizes: Vec<usize> = std::env::var("RUNE_BENCH_HOSTS")
+        .unwrap_or_else(|_| "50,200".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    assert!(
+        Command::new("parallel-ssh")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "parallel-ssh is missing: apt-get install pssh (scripts/bench does)"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let c = cores();
+    println!(
+        "fanout: {c} cores, {}; rune {}",
+        String::from_utf8_lossy(&Command::new("ssh").arg("-V").output().unwrap().stderr).trim(),
+        rune_bin().display()
+    );
+
+    let mut by_n: Vec<(usize, Vec<Row>)> = Vec::new();
+    for &n in &sizes {
+        let runs = env_usize("RUNE_BENCH_RUNS").unwrap_or(if n <= 50 { 5 } else { 3 });
+        let rows = fan_out(n, runs, &rt);
+        print_rows(n, &rows);
+        let med = |i: usize| rows[i].wall().1;
+        let (pssh_default, pssh_tuned, cli, first, second) =
+            (med(0), med(1), med(2), med(3), med(4));
+        let cli_cpu = rows[2].med(|s| s.client_cpu);
+        let floor = (cli_cpu + rows[2].med(|s| s.farm_cpu)) / c as f64;
+        let rss = rows[2].samples.iter().map(|s| s.rss_kb).max().unwrap_or(0);
+        println!();
+        println!("N={n} ratios (medians):");
+        println!(
+            "  rune CLI / parallel-ssh default    = {:.2}  (target ≤ 0.30)",
+            cli / pssh_default
+        );
+        println!(
+            "  rune CLI / parallel-ssh curve25519 = {:.2}  (target ≤ 1.00)",
+            cli / pssh_tuned
+        );
+        println!(
+            "  rune CPU per host                  = {:.2} ms (target ≤ 5 ms)",
+            cli_cpu * 1000.0 / n as f64
+        );
+        println!(
+            "  sshd CPU per connection            = {:.2} ms",
+            rows[2].med(|s| s.farm_cpu) * 1000.0 / n as f64
+        );
+        println!(
+            "  rune CLI wall / CPU floor          = {:.2}  (target ≤ 1.25)",
+            cli / floor
+        );
+        println!(
+            "  2nd run (pooled) / 1st run         = {:.2}  (target ≤ 0.20)",
+            second / first
+        );
+        println!(
+            "  rune peak RSS                      = {:.1} MiB = {:.0} KiB per connection (target < 1024)",
+            rss as f64 / 1024.0,
+            rss as f64 / n as f64
+        );
+        by_n.push((n, rows));
+    }
+    if by_n.len() >= 2 {
+        let (n0, r0) = &by_n[0];
+        let (n1, r1) = &by_n[by_n.len() - 1];
+        let growth = r1[2].wall().1 / r0[2].wall().1;
+        println!(
+            "\nrune CLI wall N={n1} / N={n0} = {growth:.2} (linear: {:.2})",
+            *n1 as f64 / *n0 as f64
+        );
+    }
+
+    let local_runs = env_usize("RUNE_BENCH_LOCAL_RUNS").unwrap_or(20);
+    let rows = local(local_runs, &rt);
+    print_rows(1, &rows);
+    let (plugin_min, plugin_med, _) = rows[2].wall();
+    println!();
+    println!(
+        "local mediation overhead per execution (target ≤ 5 ms): \
+         CLI {:.1} ms (min {:.1}), in-process {:.1} ms (min {:.1})",
+        (rows[0].wall().1 - plugin_med) * 1000.0,
+        (rows[0].wall().0 - plugin_min) * 1000.0,
+        (rows[1].wall().1 - plugin_med) * 1000.0,
+        (rows[1].wall().0 - plugin_min) * 1000.0
+    );
+}
