@@ -10,14 +10,20 @@ size=@SIZE@; sum=@SHA256@; entry=@ENTRY@; work=@WORKDIR@; deadline=@DEADLINE@
 read -r stat < /proc/$$/stat || { echo 'RUNE1 ERR /proc is not readable'; exit 98; }
 set -- ${stat##*) }
 sid=$4
-reap() { # SIGKILL every process of this session but this shell and $1
-  keep=${1:-}
+# The processes of this session, by pid: one pgrep when procps is there
+# (cheap), else a scan of /proc with the shell (slow: dash reads bytewise).
+session_pids() {
+  pgrep -s "$sid" 2>/dev/null && return
   for s in /proc/[0-9]*/stat; do
-    p=${s#/proc/}; p=${p%/stat}
-    [ "$p" = "$$" ] || [ "$p" = "$keep" ] && continue
     { read -r l < "$s"; } 2>/dev/null || continue
     set -- ${l##*) }
-    [ "$4" = "$sid" ] && kill -KILL "$p" 2>/dev/null
+    [ "$4" = "$sid" ] && { p=${s#/proc/}; echo "${p%/stat}"; }
+  done
+}
+reap() { # SIGKILL every process of this session but this shell and $1
+  keep=${1:-}
+  for p in $(session_pids); do
+    [ "$p" = "$$" ] || [ "$p" = "$keep" ] || kill -KILL "$p" 2>/dev/null
   done
 }
 d=$(mktemp -d "${TMPDIR:-/tmp}/rune.XXXXXXXXXX") || { echo 'RUNE1 ERR mktemp failed'; exit 98; }

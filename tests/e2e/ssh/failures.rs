@@ -317,3 +317,23 @@ async fn an_unresolvable_name_is_a_network_error() {
         reason(&report.results[0])
     );
 }
+
+#[tokio::test]
+async fn nothing_a_plugin_started_outlives_it_on_the_target() {
+    let env = Env::start(1);
+    let mut req = request("misbehave", &[("case", "orphan"), ("seconds", "60")]);
+    req.selector.names = vec!["ssh-1".into()];
+    let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
+    let result = &report.results[0];
+    assert_eq!(result.status, Status::Success, "{}", reason(result));
+    let marker = result
+        .stderr_tail
+        .iter()
+        .find_map(|l| l.strip_prefix("marker "))
+        .unwrap()
+        .to_owned();
+    eventually("the orphaned sleep to be reaped", || {
+        !process_exists(&marker)
+    })
+    .await;
+}
