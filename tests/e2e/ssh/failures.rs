@@ -8,6 +8,26 @@ use rune::protocol::eps::code;
 use super::{Env, eps_code, reason, run_on};
 use crate::support::{eventually, fixture_catalog, process_exists, request, shipped_catalog};
 
+/// Runs noop on one target defined inline (not part of the farm).
+async fn run_inline(
+    env: &Env,
+    settings: rune::transport::ssh::SshSettings,
+    inventory: &str,
+    target: &str,
+) -> rune::mediator::Report {
+    let inventory =
+        rune::inventory::Inventory::parse(inventory, std::path::Path::new("inline.toml")).unwrap();
+    crate::support::run_with(
+        &shipped_catalog(),
+        &inventory,
+        noop_on(target),
+        env.mediator(settings),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .0
+}
+
 fn noop_on(target: &str) -> rune::policy::RunRequest {
     let mut req = request("noop", &[]);
     req.selector.names = vec![target.into()];
@@ -154,17 +174,8 @@ async fn a_closed_port_is_a_network_error_at_once() {
     let text = format!(
         "[[targets]]\nname = \"closed\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"\nport = {port}\n"
     );
-    let inventory =
-        rune::inventory::Inventory::parse(&text, std::path::Path::new("closed.toml")).unwrap();
     let clock = Instant::now();
-    let (report, _) = crate::support::run_with(
-        &shipped_catalog(),
-        &inventory,
-        noop_on("closed"),
-        env.mediator(env.settings()),
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await;
+    let report = run_inline(&env, env.settings(), &text, "closed").await;
     assert_eq!(
         eps_code(&report.results[0]),
         code::NETWORK,
@@ -189,19 +200,10 @@ async fn a_silent_peer_times_out_at_the_connect_timeout() {
     let text = format!(
         "[[targets]]\nname = \"silent\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"\nport = {port}\n"
     );
-    let inventory =
-        rune::inventory::Inventory::parse(&text, std::path::Path::new("silent.toml")).unwrap();
     let mut settings = env.settings();
     settings.connect_timeout = Duration::from_secs(1);
     let clock = Instant::now();
-    let (report, _) = crate::support::run_with(
-        &shipped_catalog(),
-        &inventory,
-        noop_on("silent"),
-        env.mediator(settings),
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await;
+    let report = run_inline(&env, settings, &text, "silent").await;
     assert_eq!(
         eps_code(&report.results[0]),
         code::NETWORK,
@@ -295,16 +297,7 @@ async fn the_stdout_cap_holds_over_ssh() {
 async fn an_unresolvable_name_is_a_network_error() {
     let env = Env::start(1);
     let text = "[[targets]]\nname = \"ghost\"\ntransport = \"ssh\"\nhost = \"ghost.invalid\"\n";
-    let inventory =
-        rune::inventory::Inventory::parse(text, std::path::Path::new("ghost.toml")).unwrap();
-    let (report, _) = crate::support::run_with(
-        &shipped_catalog(),
-        &inventory,
-        noop_on("ghost"),
-        env.mediator(env.settings()),
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await;
+    let report = run_inline(&env, env.settings(), text, "ghost").await;
     assert_eq!(
         eps_code(&report.results[0]),
         code::NETWORK,
