@@ -67,6 +67,8 @@ pub struct Review {
     pub event_cursor: usize,
     /// An execution's detail is open.
     pub detail: Option<String>,
+    /// Lines scrolled in the open detail.
+    pub detail_scroll: usize,
     pub verified: Option<String>,
 }
 

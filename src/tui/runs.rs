@@ -99,6 +99,36 @@ pub struct Group {
     pub targets: Vec<String>,
 }
 
+/// How the panes are laid out; `v` cycles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PaneLayout {
+    /// A grid when every pane fits on the screen, else the list.
+    #[default]
+    Auto,
+    /// Always the grid, a page at a time around the cursor.
+    Grid,
+    /// One line per target and the selected target's stderr below.
+    List,
+}
+
+impl PaneLayout {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Auto => Self::Grid,
+            Self::Grid => Self::List,
+            Self::List => Self::Auto,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Grid => "grid",
+            Self::List => "list",
+        }
+    }
+}
+
 /// All panes of the current run.
 #[derive(Debug, Default)]
 pub struct RunView {
@@ -109,6 +139,7 @@ pub struct RunView {
     by_exec: HashMap<String, usize>,
     pub cursor: usize,
     pub grouped: bool,
+    pub layout: PaneLayout,
     /// A pane's detail (result envelope, stderr, EPS) is open.
     pub detail: bool,
     pub started: Option<Instant>,
@@ -145,6 +176,7 @@ impl RunView {
             started: Some(Instant::now()),
             active: true,
             grouped: self.grouped,
+            layout: self.layout,
             ..Self::default()
         };
     }

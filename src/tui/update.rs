@@ -83,6 +83,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
 }
 
 fn on_key(app: &mut App, key: &crossterm::event::KeyEvent) -> Vec<Cmd> {
+    // A notice lasts until the next key, then the hints come back (k9s flashes).
+    app.notice = None;
     if app.overlay != Overlay::None {
         return on_overlay(app, key);
     }
@@ -156,6 +158,18 @@ fn edit(input: &mut Input, intent: Intent) -> bool {
     };
     input.handle(request);
     true
+}
+
+/// Scrolling a long detail text; the view clamps to the text's end.
+fn scroll(offset: &mut usize, intent: Intent) {
+    *offset = match intent {
+        Intent::Up => offset.saturating_sub(1),
+        Intent::Down => offset.saturating_add(1),
+        Intent::PageUp => offset.saturating_sub(10),
+        Intent::PageDown => offset.saturating_add(10),
+        Intent::Top => 0,
+        _ => *offset,
+    };
 }
 
 fn step(cursor: &mut usize, len: usize, intent: Intent) {
@@ -406,10 +420,22 @@ fn run(app: &mut App, intent: Intent) -> Vec<Cmd> {
         .get(app.runs.cursor)
         .map(|p| p.target.clone());
     match intent {
-        Intent::Enter => app.runs.detail = !app.runs.detail,
+        Intent::Enter => {
+            app.runs.detail = !app.runs.detail;
+            app.runs.scroll = 0;
+        }
         Intent::Back if app.runs.detail => app.runs.detail = false,
+        Intent::Up | Intent::Down | Intent::PageUp | Intent::PageDown | Intent::Top
+            if app.runs.detail =>
+        {
+            scroll(&mut app.runs.scroll, intent)
+        }
         Intent::Back => app.screen = Screen::Catalog,
         Intent::Group => app.runs.grouped = !app.runs.grouped,
+        Intent::Layout => {
+            app.runs.layout = app.runs.layout.next();
+            app.notice = Some(format!("panes: {}", app.runs.layout.label()));
+        }
         Intent::CancelOne if app.runs.active => return vec![Cmd::Cancel(target)],
         Intent::CancelAll if app.runs.active => return vec![Cmd::Cancel(None)],
         Intent::Rerun if !app.runs.active => {
@@ -429,8 +455,9 @@ fn journal(app: &mut App, intent: Intent) -> Vec<Cmd> {
     let review = &mut app.review;
     let selected = review.incidents.get(review.cursor).map(|i| i.id.clone());
     if review.detail.is_some() {
-        if intent == Intent::Back {
-            review.detail = None;
+        match intent {
+            Intent::Back => review.detail = None,
+            other => scroll(&mut review.detail_scroll, other),
         }
         return Vec::new();
     }
@@ -438,6 +465,7 @@ fn journal(app: &mut App, intent: Intent) -> Vec<Cmd> {
         match intent {
             Intent::Back => review.incident = None,
             Intent::Enter => {
+                review.detail_scroll = 0;
                 review.detail = review
                     .events
                     .get(review.event_cursor)

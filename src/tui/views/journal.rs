@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
-use super::{block, clean};
+use super::{block, clean, scrolled};
 use crate::tui::app::App;
 use crate::tui::theme::Role;
 
@@ -84,7 +84,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 )),
                 Span::styled(clean(&i.title), app.theme.style(Role::Title)),
                 Span::styled(
-                    format!("  {}", &i.id[..i.id.len().min(8)]),
+                    format!("  {}", i.id.get(..8).unwrap_or(&i.id)),
                     app.theme.style(Role::Muted),
                 ),
             ]))
@@ -147,10 +147,14 @@ fn detail(app: &App, frame: &mut Frame, area: Rect, exec: &str) {
         .lines()
         .map(|l| Line::from(l.to_owned()))
         .collect();
+    let lines = scrolled(lines, review.detail_scroll);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(app, format!("execution {exec}"))),
+            .block(block(
+                app,
+                format!("execution {exec} · ↑↓ scroll · Esc back"),
+            )),
         area,
     );
 }

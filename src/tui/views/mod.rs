@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod confirm;
+pub mod grid;
 pub mod journal;
 pub mod overlay;
 pub mod params;
@@ -61,7 +62,7 @@ fn hints(app: &App) -> &'static str {
         }
         Screen::Confirm => "Enter run · d dry-run plan · Esc back · ? help",
         Screen::Run => {
-            "Enter detail · c cancel target · C cancel all · r re-run failed · o group · Esc back · 4 journal"
+            "Enter detail · c/C cancel one/all · r re-run failed · o group · v layout · 4 journal · ? help"
         }
         Screen::Journal if app.review.incident.is_some() => {
             "↑↓ move · Enter execution detail · Esc back"
@@ -95,6 +96,12 @@ pub fn risk_badge(app: &App, risk: Risk) -> Span<'static> {
     Span::styled(text, app.theme.style(role))
 }
 
+/// A long text scrolled by `offset` lines, never past its last line.
+pub fn scrolled(lines: Vec<Line<'_>>, offset: usize) -> Vec<Line<'_>> {
+    let skip = offset.min(lines.len().saturating_sub(1));
+    lines.into_iter().skip(skip).collect()
+}
+
 /// A rectangle centred in `area`, for overlays.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
@@ -107,5 +114,7 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
+#[cfg(test)]
+mod states;
 #[cfg(test)]
 mod tests;

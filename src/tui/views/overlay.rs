@@ -40,6 +40,8 @@ fn help(screen: Screen) -> &'static [&'static str] {
             "c / C       cancel this target / all",
             "r           re-run on the failed targets",
             "o           group identical outcomes",
+            "v           panes: auto (grid when all fit) / grid / list",
+            "PgUp PgDn   move ten panes",
         ],
         Screen::Journal => &[
             "Enter       open incident / execution",

@@ -1,18 +1,19 @@
-//! The live run: a summary bar, outcome groups or one line per target, and
-//! the selected target's stderr tail (or its full detail). Panes scroll.
+//! The live run: a summary bar, then a grid of panes (views/grid.rs), outcome
+//! groups, or one line per target with the selected target's stderr tail (or
+//! its full detail) below. Panes scroll.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
-use super::{block, clean};
+use super::{block, clean, scrolled};
 use crate::mediator::Status;
 use crate::tui::app::App;
-use crate::tui::runs::{Pane, PaneState};
+use crate::tui::runs::{Pane, PaneLayout, PaneState};
 use crate::tui::theme::Role;
 
-fn state_role(state: PaneState) -> Role {
+pub(super) fn state_role(state: PaneState) -> Role {
     match state {
         PaneState::Done(Status::Success) => Role::Ok,
         PaneState::Done(Status::Skipped | Status::Cancelled) => Role::Muted,
@@ -52,6 +53,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let outer = block(app, title);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
+    let grid = match runs.layout {
+        PaneLayout::Grid => true,
+        PaneLayout::List => false,
+        PaneLayout::Auto => super::grid::fits(inner, runs.panes.len()),
+    };
+    if grid && !runs.grouped {
+        if runs.detail {
+            if let Some(pane) = runs.panes.get(runs.cursor) {
+                let title = format!("{} detail · ↑↓ scroll · Esc back", pane.target);
+                frame.render_widget(
+                    Paragraph::new(scrolled(detail_lines(pane), runs.scroll))
+                        .wrap(Wrap { trim: false })
+                        .block(block(app, title)),
+                    inner,
+                );
+            }
+        } else {
+            super::grid::render(app, frame, inner);
+        }
+        return;
+    }
     let list_height = (runs.panes.len() as u16 + 1).min(inner.height / 2).max(3);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(inner);
@@ -88,7 +110,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let body: Vec<Line> = if runs.detail {
-        detail_lines(pane)
+        scrolled(detail_lines(pane), runs.scroll)
     } else {
         tail_lines(pane, bottom.height)
     };
@@ -117,7 +139,7 @@ fn pane_line<'a>(app: &App, p: &Pane) -> ListItem<'a> {
         .unwrap_or_default();
     ListItem::new(Line::from(vec![
         Span::styled(
-            format!("{:<10}", p.state.label()),
+            format!("{:<11}", p.state.label()),
             app.theme.style(state_role(p.state)),
         ),
         Span::styled(
@@ -134,7 +156,7 @@ fn pane_line<'a>(app: &App, p: &Pane) -> ListItem<'a> {
     ]))
 }
 
-fn tail_lines<'a>(p: &Pane, height: u16) -> Vec<Line<'a>> {
+pub(super) fn tail_lines<'a>(p: &Pane, height: u16) -> Vec<Line<'a>> {
     let keep = usize::from(height.saturating_sub(2));
     p.lines
         .iter()
@@ -148,9 +170,11 @@ fn detail_lines<'a>(p: &Pane) -> Vec<Line<'a>> {
         return vec![Line::from("still running: no result yet")];
     };
     let mut text = format!(
-        "status {} · exit {:?} · {} ms\n",
+        "status {} · exit {} · {} ms\n",
         result.status.as_str(),
-        result.exit_code,
+        result
+            .exit_code
+            .map_or_else(|| "none".to_owned(), |c| c.to_string()),
         result.duration_ms
     );
     if let Some(error) = &result.error {

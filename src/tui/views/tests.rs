@@ -12,7 +12,7 @@ use crate::tui::msg::Msg;
 use crate::tui::update::tests::{app, press, run_with_outcomes, type_text, walk_to_confirm};
 use crate::tui::update::update;
 
-fn screen(app: &App) -> String {
+pub(super) fn screen(app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(100, 28)).unwrap();
     terminal.draw(|f| render(app, f)).unwrap();
     let buffer = terminal.backend().buffer();
@@ -77,6 +77,10 @@ fn run_list_and_groups() {
             error: None,
         },
     );
+    // Three panes fit a grid; `v` twice reaches the list.
+    insta::assert_snapshot!("run_grid_done", screen(&app));
+    press(&mut app, KeyCode::Char('v'));
+    press(&mut app, KeyCode::Char('v'));
     insta::assert_snapshot!("run_list", screen(&app));
     press(&mut app, KeyCode::Char('o'));
     insta::assert_snapshot!("run_grouped", screen(&app));
@@ -138,7 +142,7 @@ fn hostile_stderr_is_drawn_harmless() {
     );
 }
 
-fn incidents() -> Vec<Incident> {
+pub(super) fn incidents() -> Vec<Incident> {
     vec![Incident {
         id: "01937a40-0f00-7a00-b000-000000000001".into(),
         title: "nginx 502s".into(),
