@@ -104,9 +104,11 @@ impl Printer {
                 doc["verify"] = verify.map_or(Value::Null, |(p, r)| report_doc(p, r));
                 doc["journal"] =
                     json!({"path": context.journal.path(), "head": {"seq": seq, "hash": hash}});
-                let mut out = std::io::stdout().lock();
+                // One write, not one per line (stdout is line-buffered).
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 serde_json::to_writer_pretty(&mut out, &doc)?;
                 writeln!(out)?;
+                out.flush()?;
                 Ok(())
             }
             OutputFormat::Ndjson => {

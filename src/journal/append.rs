@@ -36,6 +36,8 @@ pub struct Journal {
     pub(crate) path: PathBuf,
     /// Sequence and hash of the last committed event.
     pub(super) head: (i64, [u8; 32]),
+    /// Whether the connection is at `synchronous = FULL` now.
+    pub(super) sync_full: bool,
 }
 
 impl Journal {
@@ -90,7 +92,8 @@ impl Journal {
         }
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
             .map_err(sql)?;
-        // Per connection: every commit reaches the disk before it returns.
+        // Per connection: a commit reaches the disk before it returns, unless
+        // a caller asks for a lazy one (see `write_with`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -103,6 +106,7 @@ impl Journal {
             conn,
             path: path.to_path_buf(),
             head,
+            sync_full: true,
         })
     }
 
@@ -128,7 +132,28 @@ impl Journal {
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
     ) -> Result<T> {
+        self.write_with(true, f)
+    }
+
+    /// `write`, durable or not. A lazy commit (`durable = false`) may stay in
+    /// the OS cache until the next durable one: in WAL mode a later FULL
+    /// commit syncs the log up to and including it, so order is kept and only
+    /// a power loss before that sync can drop it; a process crash never does.
+    /// For events whose visibility gates nothing (started, status, stderr):
+    /// one fsync per request and per batch of results, not per event batch.
+    pub(crate) fn write_with<T>(
+        &mut self,
+        durable: bool,
+        f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.clone();
+        if self.sync_full != durable {
+            let level = if durable { "FULL" } else { "NORMAL" };
+            self.conn
+                .pragma_update(None, "synchronous", level)
+                .map_err(|e| Error::sqlite(&path, e))?;
+            self.sync_full = durable;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -280,5 +305,28 @@ impl Chain {
         .map_err(|e| Error::sqlite(&self.path, e))?;
         self.head = (seq, hash);
         Ok(seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(journal: &Journal) -> i64 {
+        journal
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_lazy_commit_skips_the_sync_and_the_next_durable_one_restores_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        assert_eq!(synchronous(&journal), 2, "FULL by default");
+        journal.write_with(false, |_, _| Ok(())).unwrap();
+        assert_eq!(synchronous(&journal), 1, "NORMAL for a lazy commit");
+        journal.write(|_, _| Ok(())).unwrap();
+        assert_eq!(synchronous(&journal), 2, "FULL again for a durable one");
     }
 }

@@ -56,10 +56,14 @@ impl Journal {
         Ok(seq)
     }
 
-    /// Records a batch of execution events in one transaction.
+    /// Records a batch of execution events in one transaction, synced to
+    /// disk when it holds a result: a result is durable before it is reported.
     pub fn record_events(&mut self, plan: &Plan, events: &[ExecEvent]) -> Result<()> {
         let request_id = plan.request.message_metadata.message_id.as_str();
-        self.write(|tx, chain| {
+        let durable = events
+            .iter()
+            .any(|e| matches!(e, ExecEvent::Finished { .. }));
+        self.write_with(durable, |tx, chain| {
             for event in events {
                 let exec = event.exec().0.as_str();
                 let (kind, body) = match event {

@@ -67,6 +67,8 @@ impl Journal {
             conn,
             path: path.to_path_buf(),
             head,
+            // SQLite's default; a read-only journal never writes anyway.
+            sync_full: true,
         })
     }
 }
