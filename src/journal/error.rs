@@ -21,7 +21,9 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
-    #[error("journal {path}: the disk is full")]
+    #[error(
+        "journal {path}: the disk is full (SQLITE_FULL); free space on its file system or pass --journal FILE"
+    )]
     Full { path: PathBuf },
     #[error("journal {path}: {detail}")]
     Io { path: PathBuf, detail: String },
