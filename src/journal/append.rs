@@ -128,6 +128,13 @@ impl Journal {
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
     ) -> Result<T> {
+        self.write_once(f).map_err(Error::diagnosed)
+    }
+
+    fn write_once<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.clone();
         let tx = self
             .conn

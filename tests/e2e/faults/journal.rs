@@ -285,3 +285,88 @@ fn a_full_disk_mid_run_is_a_database_error_and_starts_nothing_more() {
     eprintln!("disk full: {ends:?}; {message}");
     assert!(ends.starts_with(&[("l-1", "result"), ("l-2", "result"), ("l-3", "interrupted")]));
 }
+
+/// Clears the immutable flag however the test ends, so the temp dir can go.
+struct Immutable(Vec<std::path::PathBuf>);
+
+impl Immutable {
+    fn set(files: Vec<std::path::PathBuf>) -> Self {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .args(&files)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr +i failed");
+        Self(files)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .args(&self.0)
+            .status();
+    }
+}
+
+/// Read-only *during* a run. Permissions are checked at open, and a file
+/// system with files open for writing refuses `remount,ro` (EBUSY), so the
+/// one way an open journal turns read-only under a writer is the immutable
+/// flag (`chattr +i`), which refuses writes through open descriptors too
+/// (EPERM). Setting it needs CAP_LINUX_IMMUTABLE, so this runs as root (as
+/// CI does) and says so otherwise; as non-root the start-of-run case is
+/// `journal::errors::a_read_only_journal_refuses`.
+#[test]
+fn a_journal_made_read_only_mid_run_stops_new_targets_and_loses_none() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: chattr +i needs root (CAP_LINUX_IMMUTABLE)");
+        return;
+    }
+    let nap = Nap::new("readonly");
+    let journal = nap.dir.path().join("j.db");
+    let mut child = start_run(&nap, &journal);
+    wait_until("8 targets to start", Duration::from_secs(30), || {
+        nap.started().len() >= 8
+    });
+    // Not the -shm: SQLite maps that index into memory, and a write fault on
+    // an immutable mapping is SIGBUS, a crash like SIGKILL (see crash.rs).
+    let files = ["", "-wal"]
+        .iter()
+        .map(|s| std::path::PathBuf::from(format!("{}{s}", journal.display())))
+        .collect();
+    let frozen = Immutable::set(files);
+    let at_freeze = nap.started().len();
+    let ended = wait_until("rune to stop", Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    let out = child.wait_with_output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr} {:?}", out.status);
+    let doc = eps(&out);
+    assert_eq!(eps_code(&doc), -32404, "{doc}");
+    assert!(stderr.contains("is read-only"), "{stderr}");
+    let ran = nap.started();
+    assert!(ran.len() < 50, "the run went on after the journal froze");
+    // Still frozen, it verifies.
+    let verify = nap
+        .rune(nap.dir.path(), &journal, None)
+        .args(["journal", "verify"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify).1);
+    drop(frozen);
+    let restart = nap
+        .rune(nap.dir.path(), &journal, None)
+        .args(["incident", "list"])
+        .output()
+        .unwrap();
+    assert!(restart.status.success(), "{}", text(&restart).1);
+    let audit = Audit::read(&journal);
+    audit.assert_covers(&ran);
+    audit.assert_each_ended_once(&["result", "error", "cancelled", "interrupted"]);
+    eprintln!(
+        "read-only mid-run: {at_freeze} started before the freeze, {} in all of 50; rune ended {ended:?} after it",
+        ran.len()
+    );
+}
