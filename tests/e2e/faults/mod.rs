@@ -84,14 +84,25 @@ impl Nap {
     /// Live processes (on any target: they all run on this machine) that
     /// carry this test's marker.
     pub fn leftovers(&self) -> usize {
+        self.leftover_list().len()
+    }
+
+    /// `pid stat-fields… argv[0]` of each marked process, for failure messages.
+    pub fn leftover_list(&self) -> Vec<String> {
         std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(Result::ok)
-            .filter(|e| {
-                std::fs::read(e.path().join("cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&self.marker))
+            .filter_map(|e| {
+                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).into_owned();
+                if !cmdline.contains(&self.marker) {
+                    return None;
+                }
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                let argv0: String = cmdline.split('\0').next()?.chars().take(40).collect();
+                Some(format!("{} [{argv0}]", &stat[..stat.len().min(90)]))
             })
-            .count()
+            .collect()
     }
 
     /// `rune --catalog <nap> --journal JOURNAL [--inventory INVENTORY]` with `home`.
