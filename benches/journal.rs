@@ -117,6 +117,7 @@ fn append_through_recorder(journal: Journal, plan: Arc<Plan>, events: Vec<ExecEv
             events_rx,
             forward_tx,
             CancellationToken::new(),
+            rune::mediator::start_gate().0,
         );
         let produce = async move {
             for event in events {

@@ -18,7 +18,7 @@ use crate::catalog::{Catalog, parse_assignments};
 use crate::inventory::{Inventory, Selector};
 use crate::journal::{Journal, recorder};
 use crate::mediator::eps::Failure;
-use crate::mediator::{Limits, Mediator, Report, Status};
+use crate::mediator::{Limits, Mediator, Report, Status, start_gate};
 use crate::policy::{
     Confirmation, Operator, ParamInput, Plan, RunRequest, Source, decide, verify_request,
 };
@@ -215,13 +215,20 @@ async fn execute(
     if let Err(e) = printer.request(plan) {
         tracing::warn!(error = %e, "printing the request failed");
     }
-    let run = mediator.run(Arc::clone(plan), events_tx, cancel.clone());
+    let (gate, start_wait) = start_gate();
+    let run = mediator.run_gated(
+        Arc::clone(plan),
+        events_tx,
+        cancel.clone(),
+        Some(start_wait),
+    );
     let record = recorder::record(
         journal,
         Arc::clone(plan),
         events_rx,
         recorded_tx,
         cancel.clone(),
+        gate,
     );
     let print = async {
         while let Some(event) = recorded_rx.recv().await {

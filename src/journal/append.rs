@@ -139,9 +139,18 @@ impl Journal {
     /// the OS cache until the next durable one: in WAL mode a later FULL
     /// commit syncs the log up to and including it, so order is kept and only
     /// a power loss before that sync can drop it; a process crash never does.
-    /// For events whose visibility gates nothing (started, status, stderr):
-    /// one fsync per request and per batch of results, not per event batch.
+    /// For events whose visibility gates nothing but their own commit
+    /// (started, status, stderr): one fsync per request and per batch of
+    /// results, not per event batch.
     pub(crate) fn write_with<T>(
+        &mut self,
+        durable: bool,
+        f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,
+    ) -> Result<T> {
+        self.write_once(durable, f).map_err(Error::diagnosed)
+    }
+
+    fn write_once<T>(
         &mut self,
         durable: bool,
         f: impl FnOnce(&Transaction<'_>, &mut Chain) -> Result<T>,

@@ -21,7 +21,9 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
-    #[error("journal {path}: the disk is full")]
+    #[error(
+        "journal {path}: the disk is full (SQLITE_FULL); free space on its file system or pass --journal FILE"
+    )]
     Full { path: PathBuf },
     #[error("journal {path}: {detail}")]
     Io { path: PathBuf, detail: String },
@@ -54,4 +56,38 @@ impl Error {
             _ => Self::Io { path, detail },
         }
     }
+}
+
+impl Error {
+    /// Names the cause of a bare "disk I/O error": SQLite reports every failed
+    /// write but a full disk as SQLITE_IOERR, so the journal and its WAL are
+    /// probed for writing once it has failed. A file made immutable or
+    /// read-only under a running writer then reads as `ReadOnly`.
+    pub(crate) fn diagnosed(self) -> Self {
+        let Self::Io { path, detail } = self else {
+            return self;
+        };
+        for file in [path.clone(), sidecar(&path, "-wal")] {
+            let probe = std::fs::OpenOptions::new().append(true).open(&file);
+            match probe.map_err(|e| (e.raw_os_error(), e)) {
+                // EPERM (immutable), EACCES, EROFS.
+                Err((Some(1 | 13 | 30), e)) => {
+                    return Self::ReadOnly {
+                        path,
+                        detail: format!("{}: {e}", file.display()),
+                    };
+                }
+                Err((Some(28), _)) => return Self::Full { path },
+                _ => {}
+            }
+        }
+        Self::Io { path, detail }
+    }
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's -wal and -shm).
+pub(super) fn sidecar(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::append::{Journal, NewEvent};
 use super::chain::canonical;
 use super::error::Result;
-use crate::mediator::{ExecEvent, Status, TargetResult};
+use crate::mediator::{ExecEvent, StartGate, Status, TargetResult};
 use crate::policy::Plan;
 
 /// Events written per transaction at most: stderr floods become a few
@@ -138,15 +138,18 @@ fn insert_execution(
     ])
 }
 
-/// Commits every event from `events_rx` before sending it on `forward_tx`.
-/// If the journal cannot be written, `cancel` stops the run (no unaudited
-/// execution goes on) and the error is returned instead of the journal.
+/// Commits every event from `events_rx` before sending it on `forward_tx`,
+/// and opens `gate` for each execution whose `started` event committed.
+/// If the journal cannot be written, `cancel` stops the run and the gate
+/// closes (no unaudited execution starts) and the error is returned
+/// instead of the journal.
 pub async fn record(
     mut journal: Journal,
     plan: std::sync::Arc<Plan>,
     mut events_rx: mpsc::Receiver<ExecEvent>,
     forward_tx: mpsc::Sender<ExecEvent>,
     cancel: CancellationToken,
+    gate: StartGate,
 ) -> Result<Journal> {
     let worker = tokio::task::spawn_blocking(move || {
         let mut failure = None;
@@ -165,6 +168,12 @@ pub async fn record(
                 tracing::error!(error = %e, "journal write failed; cancelling the run");
                 cancel.cancel();
                 failure = Some(e);
+            }
+            if failure.is_none() {
+                gate.open(batch.iter().filter_map(|event| match event {
+                    ExecEvent::Started { exec, .. } => Some(exec),
+                    _ => None,
+                }));
             }
             // After a failure events are still drained so the run can end, but never forwarded as recorded.
             if failure.is_none() {

@@ -2,12 +2,12 @@
 //! migrated, and usable on a copy nobody may write, such as evidence handed
 //! to an auditor or a file on read-only media.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
 use super::append::{BUSY_TIMEOUT, Journal, read_head};
-use super::error::{Error, Result};
+use super::error::{Error, Result, sidecar};
 use super::schema;
 
 impl Journal {
@@ -78,13 +78,6 @@ fn is_read_only(error: &rusqlite::Error) -> bool {
         error.sqlite_error_code(),
         Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
     )
-}
-
-/// `path` with `suffix` appended to its file name (SQLite's -wal, -shm).
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
 }
 
 /// A `file:` URI opening `path` as immutable (no locks, no -shm), its

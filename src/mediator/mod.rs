@@ -5,11 +5,13 @@
 
 pub mod eps;
 mod event;
+mod gate;
 mod limits;
 mod lines;
 mod run;
 
 pub use event::{ExecEvent, ExecId, Status, TargetResult};
+pub use gate::{StartGate, StartWait, start_gate};
 pub use limits::Limits;
 pub use lines::StderrTail;
 pub use run::{Mediator, Report, TargetCancels};

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::eps::{EXCERPT, Failure, Scope, to_eps};
 use super::event::{ExecEvent, ExecId, Status, TargetResult};
+use super::gate::StartWait;
 use super::limits::Limits;
 use super::lines::StderrTail;
 use crate::inventory::Target;
@@ -68,6 +69,7 @@ struct Shared {
     cancel: CancellationToken,
     failures: AtomicUsize,
     permits: Semaphore,
+    gate: Option<StartWait>,
 }
 
 impl Mediator {
@@ -87,6 +89,18 @@ impl Mediator {
         events: mpsc::Sender<ExecEvent>,
         cancel: CancellationToken,
     ) -> Report {
+        self.run_gated(plan, events, cancel, None).await
+    }
+
+    /// [`Mediator::run`] for a recorded run: each target starts only once
+    /// `gate` says its `started` event is committed to the journal.
+    pub async fn run_gated(
+        &self,
+        plan: Arc<Plan>,
+        events: mpsc::Sender<ExecEvent>,
+        cancel: CancellationToken,
+        gate: Option<StartWait>,
+    ) -> Report {
         let started = Instant::now();
         let started_at = ids::now();
         let shared = Arc::new(Shared {
@@ -96,6 +110,7 @@ impl Mediator {
             events,
             cancel,
             failures: AtomicUsize::new(0),
+            gate,
         });
         let mut tasks = JoinSet::new();
         for (index, target) in plan.targets.iter().enumerate() {
@@ -178,6 +193,17 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
             input: Box::new(attempt.input.clone()),
         })
         .await;
+    if let Some(gate) = &shared.gate {
+        let committed = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => false,
+            committed = gate.committed(&attempt.exec) => committed,
+        };
+        if !committed {
+            let never = Failure::Cancelled { started: false };
+            return finish(shared, attempt, Ended::NotRun(never)).await;
+        }
+    }
     let ended = execute(shared, &attempt).await;
     finish(shared, attempt, ended).await
 }

@@ -331,13 +331,20 @@ async fn execute(
         .await;
     let (events_tx, events_rx) = mpsc::channel::<ExecEvent>(QUEUE);
     let (recorded_tx, mut recorded_rx) = mpsc::channel::<ExecEvent>(QUEUE);
-    let run = mediator.run(Arc::clone(plan), events_tx, cancel.clone());
+    let (gate, start_wait) = crate::mediator::start_gate();
+    let run = mediator.run_gated(
+        Arc::clone(plan),
+        events_tx,
+        cancel.clone(),
+        Some(start_wait),
+    );
     let record = recorder::record(
         journal,
         Arc::clone(plan),
         events_rx,
         recorded_tx,
         cancel.clone(),
+        gate,
     );
     let forward = async {
         while let Some(event) = recorded_rx.recv().await {

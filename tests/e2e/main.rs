@@ -7,6 +7,7 @@ mod support;
 mod actions;
 mod cli;
 mod console;
+mod faults;
 mod hardening;
 mod journal;
 mod limits;

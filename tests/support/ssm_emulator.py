@@ -20,7 +20,8 @@ Config (all optional):
   faults:
     throttle        {"ops": [op, ...] (all when empty), "count": N}: first N such calls throttled
     missing_polls   first N GetCommandInvocation calls per invocation: InvocationDoesNotExist
-    stuck           invocations stay InProgress, running nothing, until cancelled
+    stuck           invocations stay InProgress, running nothing, until cancelled:
+                    true for every instance, or a list of instance ids
     deny            [op, ...]: AccessDeniedException
     hang            accept every connection and never answer
     stdout_cap, stderr_cap   the agent's caps (24000, 8000)
@@ -197,7 +198,8 @@ class Emulator:
                 return
             inv.status = inv.details = "InProgress"
             inv.started = time.time()
-        if self.faults.get("stuck"):
+        stuck = self.faults.get("stuck")
+        if stuck is True or (isinstance(stuck, list) and inv.instance in stuck):
             inv.done.wait()
             return
         env = {
