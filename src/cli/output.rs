@@ -309,7 +309,11 @@ pub(super) fn print_failure(format: OutputFormat, failure: Failure) {
             ..Scope::default()
         },
     );
-    eprintln!("rune: refused: {}", eps.reason());
+    let verb = match failure {
+        Failure::JournalLost(_) => "stopped",
+        _ => "refused",
+    };
+    eprintln!("rune: {verb}: {}", eps.reason());
     if format != OutputFormat::Pretty {
         let _ = line(&serde_json::to_value(&eps).unwrap_or(Value::Null));
     }

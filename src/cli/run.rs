@@ -242,8 +242,7 @@ async fn execute(
 }
 
 fn journal_lost(format: OutputFormat, error: crate::journal::Error) -> anyhow::Result<u8> {
-    eprintln!("rune: the journal failed during the run; no further target was started");
-    print_failure(format, Failure::Journal(error.to_string()));
+    print_failure(format, Failure::JournalLost(error.to_string()));
     Ok(EXIT_FAILED)
 }
 

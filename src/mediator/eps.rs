@@ -44,8 +44,10 @@ pub enum Failure {
     Transport(TransportError),
     /// Policy refused the whole request.
     Refused(Refusal),
-    /// The journal could not record: nothing (more) may run.
+    /// The journal could not record before the run: nothing runs.
     Journal(String),
+    /// The journal stopped recording during the run: nothing more starts.
+    JournalLost(String),
 }
 
 /// Where a failure happened, for routing and correlation.
@@ -147,6 +149,13 @@ fn describe(failure: &Failure, scope: &Scope<'_>) -> (i64, String, Map<String, V
         Failure::Journal(reason) => (
             code::DATABASE,
             format!("the journal cannot record, so nothing runs: {reason}"),
+        ),
+        Failure::JournalLost(reason) => (
+            code::DATABASE,
+            format!(
+                "the journal stopped recording during the run, so no further target was started \
+                 (what ran before is recorded): {reason}"
+            ),
         ),
     };
     (code, reason, data)
