@@ -34,8 +34,9 @@ if [ "$size" -gt 0 ]; then
   got=$(sha256sum < "$d/bundle.tar") || { echo 'RUNE1 ERR sha256sum is missing'; exit 98; }
   got=${got%% *}
   [ "$got" = "$sum" ] || { echo "RUNE1 BADSUM $got"; exit 97; }
-  (cd "$d" && tar -xf bundle.tar) || { echo 'RUNE1 ERR tar could not unpack the bundle'; exit 98; }
-  rm -f "$d/bundle.tar"
+  # No subshell and no separate rm: every process here costs the target a
+  # fork, and the EXIT trap removes the archive with the rest of $d.
+  tar -xf "$d/bundle.tar" -C "$d" || { echo 'RUNE1 ERR tar could not unpack the bundle'; exit 98; }
   entry="$d/$entry"
 fi
 cd "$d/$work" || { echo 'RUNE1 ERR no working directory'; exit 98; }
