@@ -15,6 +15,11 @@
 //! listeners' utime+stime+cutime+cstime plus their live descendants, all from
 //! /proc. Peak RSS of rune: VmHWM polled while it runs.
 //!
+//! The login user on the farm is a dedicated user whose shell is /bin/sh
+//! (`rune-bench`, created when missing) as the issue asks: sshd runs every
+//! command through the login shell, and bash starts slower than dash. When
+//! not root, the bench logs in as the current user and says so.
+//!
 //! Environment: RUNE_BENCH_HOSTS="50,200" (comma list), RUNE_BENCH_RUNS
 //! (default 5 for N ≤ 50, else 3), RUNE_BENCH_LOCAL_RUNS (default 20).
 //! Needs /usr/sbin/sshd (openssh-server) and parallel-ssh (Debian's pssh);
@@ -46,6 +51,49 @@ use sshd::{FarmOptions, SshdFarm};
 
 /// USER_HZ: the unit of /proc/PID/stat times on Linux.
 const TICK: f64 = 0.01;
+
+/// The dedicated login user with /bin/sh as its shell.
+const BENCH_USER: &str = "rune-bench";
+
+/// `rune-bench` with shell /bin/sh, created when missing; `None` (the
+/// current user) when this process cannot create users.
+fn bench_user() -> Option<String> {
+    let exists = Command::new("id")
+        .arg("-u")
+        .arg(BENCH_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !exists {
+        let created = Command::new("useradd")
+            .args([
+                "--system",
+                "--create-home",
+                "--home-dir",
+                "/var/lib/rune-bench",
+            ])
+            .args(["--shell", "/bin/sh", BENCH_USER])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !created {
+            eprintln!(
+                "fanout: cannot create {BENCH_USER} (not root?): logging in as the current user"
+            );
+            return None;
+        }
+    }
+    let shell = fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(&format!("{BENCH_USER}:")))
+        .and_then(|l| l.rsplit(':').next().map(str::to_owned));
+    eprintln!(
+        "fanout: login user {BENCH_USER}, shell {}",
+        shell.as_deref().unwrap_or("?")
+    );
+    Some(BENCH_USER.to_owned())
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -268,6 +316,7 @@ impl Bench {
             hosts,
             base_octet: 1,
             max_startups: (hosts as u32 * 2).max(500),
+            user: bench_user(),
             ..FarmOptions::default()
         });
         let farm_cpu = FarmCpu::new(&farm);

@@ -81,6 +81,10 @@ pub struct FarmOptions {
     /// own line for any keyword these lines set before a `Match` (except the
     /// harness-owned `Port`, `ListenAddress` and `PidFile`).
     pub extra_config: Vec<String>,
+    /// The login user; `None` is the user running the tests. Another user
+    /// (the benchmark's /bin/sh user) must exist; the farm's directory and
+    /// authorized_keys are then made readable to it.
+    pub user: Option<String>,
 }
 
 impl Default for FarmOptions {
@@ -90,6 +94,7 @@ impl Default for FarmOptions {
             base_octet: 1,
             max_startups: 500,
             extra_config: Vec::new(),
+            user: None,
         }
     }
 }
@@ -142,6 +147,12 @@ impl SshdFarm {
         keygen(&d.join("host_ed25519"), "ed25519", "", "rune-farm-host");
         keygen(&d.join("client_ed25519"), "ed25519", "", "rune-farm-client");
         fs::copy(d.join("client_ed25519.pub"), d.join("authorized_keys")).unwrap();
+        if opts.user.is_some() {
+            // sshd reads authorized_keys as the login user.
+            fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+            fs::set_permissions(d.join("authorized_keys"), fs::Permissions::from_mode(0o644))
+                .unwrap();
+        }
         write_askpass(&d.join("askpass.sh"));
         let host_pub = fs::read_to_string(d.join("host_ed25519.pub")).unwrap();
         // "ssh-ed25519 AAAA… comment" → without the comment.
@@ -179,7 +190,7 @@ impl SshdFarm {
                 Ok(()) => {
                     let farm = SshdFarm {
                         hosts,
-                        user: current_user(),
+                        user: opts.user.clone().unwrap_or_else(current_user),
                         host_public_key,
                         daemons,
                         agents: AtomicUsize::new(0),
