@@ -178,6 +178,9 @@ pub struct RunArgs {
     /// Stderr bytes kept per target as evidence (the newest lines)
     #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stderr_tail_bytes)]
     pub max_stderr: usize,
+    /// Stderr lines streamed and journalled per target; later lines are only counted and kept in the tail
+    #[arg(long, value_name = "LINES", default_value_t = crate::mediator::Limits::default().stream_lines)]
+    pub max_stderr_lines: u64,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// S3 bucket where the SSM agent also writes each command's full output (OutputS3BucketName)

@@ -180,6 +180,7 @@ fn mediator(args: &RunArgs) -> anyhow::Result<Mediator> {
     mediator.limits = Limits {
         stdout_bytes: args.max_stdout,
         stderr_tail_bytes: args.max_stderr,
+        stream_lines: args.max_stderr_lines,
         ..Limits::default()
     };
     Ok(mediator)

@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod bounds;
 mod cli;
 mod console;
 mod hardening;
