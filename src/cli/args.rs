@@ -20,8 +20,24 @@ pub struct Cli {
     /// Console theme: dark, light, high-contrast, mono [default: config.toml's, else dark]
     #[arg(long, global = true, env = "RUNE_THEME", value_name = "NAME")]
     pub theme: Option<String>,
+    /// SSH: TCP connect, banner and key exchange of each hop, for hosts whose ~/.ssh/config sets no ConnectTimeout
+    #[arg(long, global = true, env = "RUNE_SSH_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = parse_timeout, default_value = "10s")]
+    pub ssh_connect_timeout: std::time::Duration,
+    /// SSH: from the TCP connection opening to the server's identification line (at most the connect timeout)
+    #[arg(long, global = true, env = "RUNE_SSH_BANNER_TIMEOUT", value_name = "DURATION", value_parser = parse_timeout, default_value = "5s")]
+    pub ssh_banner_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// SSH transport settings from the environment and these flags.
+    pub fn ssh_settings(&self) -> crate::transport::ssh::SshSettings {
+        let mut settings = crate::transport::ssh::SshSettings::from_env();
+        settings.connect_timeout = self.ssh_connect_timeout;
+        settings.banner_timeout = self.ssh_banner_timeout;
+        settings
+    }
 }
 
 #[derive(Debug, Subcommand)]

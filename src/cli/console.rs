@@ -9,7 +9,6 @@ use super::catalog_cmds::{load_catalog, load_inventory, warn_broken};
 use super::journal_cmds::journal_path;
 use crate::mediator::Mediator;
 use crate::transport::Transports;
-use crate::transport::ssh::SshSettings;
 use crate::tui::theme::Theme;
 
 /// `config.toml` in the platform config dir. Every key is optional.
@@ -52,8 +51,8 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     if let Some(warning) = warning {
         eprintln!("rune: warning: {warning}");
     }
-    let (transports, warnings) = Transports::standard(SshSettings::from_env())
-        .map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
+    let (transports, warnings) =
+        Transports::standard(cli.ssh_settings()).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
     for warning in warnings {
         eprintln!("rune: warning: {warning}");
     }

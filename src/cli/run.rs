@@ -23,7 +23,6 @@ use crate::policy::{
     Confirmation, Operator, ParamInput, Plan, RunRequest, Source, decide, verify_request,
 };
 use crate::transport::Transports;
-use crate::transport::ssh::SshSettings;
 
 /// Events buffered between the mediator, the journal and the printer.
 const EVENT_QUEUE: usize = 1024;
@@ -51,7 +50,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
         Ok(opened) => opened,
         Err(failure) => return Ok(refuse(args.output, failure)),
     };
-    let mediator = mediator(args)?;
+    let mediator = mediator(cli, args)?;
     let cancel = cancel_on_interrupt();
     let mut printer = Printer::new(args.output);
     let report;
@@ -163,8 +162,8 @@ fn open_and_record(
     Ok((journal, plan))
 }
 
-fn mediator(args: &RunArgs) -> anyhow::Result<Mediator> {
-    let mut ssh = SshSettings::from_env();
+fn mediator(cli: &Cli, args: &RunArgs) -> anyhow::Result<Mediator> {
+    let mut ssh = cli.ssh_settings();
     ssh.accept_new_host_keys = args.accept_new_host_keys;
     ssh.prompt = std::io::stdin().is_terminal();
     let (transports, warnings) =
