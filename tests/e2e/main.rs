@@ -8,6 +8,7 @@ mod actions;
 mod bounds;
 mod cli;
 mod console;
+mod console_files;
 mod hardening;
 mod journal;
 mod limits;
