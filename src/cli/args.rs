@@ -162,7 +162,7 @@ pub struct RunArgs {
     /// Only targets with this tag; repeatable, all must match
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
-    /// A parameter; repeatable
+    /// A parameter; repeatable. A secret one is better given as RUNE_SECRET_KEY in the environment, out of `ps`
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Pretty)]

@@ -52,8 +52,11 @@ impl Local {
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
         let mut builder = tempfile::Builder::new();
-        builder.prefix("rune-");
-        // tempfile creates the directory 0700: the bundle stays private.
+        // Asked for explicitly: tempfile's default is 0777 less the umask,
+        // and the bundle (and whatever the plugin writes there) stays private.
+        let owner_only =
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        builder.prefix("rune-").permissions(owner_only);
         let dir = match &self.temp_root {
             Some(root) => builder.tempdir_in(root)?,
             None => builder.tempdir()?,

@@ -12,6 +12,7 @@ mod console_files;
 mod hardening;
 mod journal;
 mod limits;
+mod secrets;
 mod ssh;
 mod ssm;
 mod violations;
