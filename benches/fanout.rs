@@ -360,6 +360,7 @@ impl Bench {
             accept_new_host_keys: false,
             config_path: Some(ssh.join("config")),
             connect_timeout: Duration::from_secs(10),
+            banner_timeout: rune::transport::ssh::BANNER_TIMEOUT,
             idle_expiry: Duration::from_secs(300),
             agent: None,
             passphrase: None,

@@ -27,9 +27,11 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to a file in the platform state dir, never to stdout (which may
-/// carry JSON) nor to the terminal. `RUNE_LOG` sets the filter.
+/// carry JSON) nor to the terminal. `RUNE_LOG` sets the filter. The log names
+/// targets, actions and operators: it is created 0600 in a 0700 directory,
+/// and an existing one is made so, whatever the umask.
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let dirs = directories::ProjectDirs::from("", "", "rune")?;
     let dir = dirs
         .state_dir()
@@ -43,8 +45,19 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     {
         return None;
     }
-    let appender = tracing_appender::rolling::never(&dir, "rune.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let private = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join("rune.log"))
+        .ok()?;
+    if private(&dir, 0o700).is_err() || private(&dir.join("rune.log"), 0o600).is_err() {
+        return None;
+    }
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUNE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -20,8 +20,24 @@ pub struct Cli {
     /// Console theme: dark, light, high-contrast, mono [default: config.toml's, else dark]
     #[arg(long, global = true, env = "RUNE_THEME", value_name = "NAME")]
     pub theme: Option<String>,
+    /// SSH: TCP connect, banner and key exchange of each hop, for hosts whose ~/.ssh/config sets no ConnectTimeout
+    #[arg(long, global = true, env = "RUNE_SSH_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = parse_timeout, default_value = "10s")]
+    pub ssh_connect_timeout: std::time::Duration,
+    /// SSH: from the TCP connection opening to the server's identification line (at most the connect timeout)
+    #[arg(long, global = true, env = "RUNE_SSH_BANNER_TIMEOUT", value_name = "DURATION", value_parser = parse_timeout, default_value = "5s")]
+    pub ssh_banner_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// SSH transport settings from the environment and these flags.
+    pub fn ssh_settings(&self) -> crate::transport::ssh::SshSettings {
+        let mut settings = crate::transport::ssh::SshSettings::from_env();
+        settings.connect_timeout = self.ssh_connect_timeout;
+        settings.banner_timeout = self.ssh_banner_timeout;
+        settings
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +162,7 @@ pub struct RunArgs {
     /// Only targets with this tag; repeatable, all must match
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
-    /// A parameter; repeatable
+    /// A parameter; repeatable. A secret one is better given as RUNE_SECRET_KEY in the environment, out of `ps`
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Pretty)]
@@ -178,6 +194,9 @@ pub struct RunArgs {
     /// Stderr bytes kept per target as evidence (the newest lines)
     #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stderr_tail_bytes)]
     pub max_stderr: usize,
+    /// Stderr lines streamed and journalled per target; later lines are only counted and kept in the tail
+    #[arg(long, value_name = "LINES", default_value_t = crate::mediator::Limits::default().stream_lines)]
+    pub max_stderr_lines: u64,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// S3 bucket where the SSM agent also writes each command's full output (OutputS3BucketName)

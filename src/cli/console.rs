@@ -1,43 +1,23 @@
 //! `rune` with no subcommand: the console, on the same catalog, inventory,
 //! journal and transports as the headless commands.
 
-use serde::Deserialize;
-
 use super::EXIT_OK;
 use super::args::Cli;
 use super::catalog_cmds::{load_catalog, load_inventory, warn_broken};
 use super::journal_cmds::journal_path;
 use crate::mediator::Mediator;
 use crate::transport::Transports;
-use crate::transport::ssh::SshSettings;
+use crate::tui::config::{Config, config_dir};
 use crate::tui::theme::Theme;
-
-/// `config.toml` in the platform config dir. Every key is optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// `dark` (default), `light`, `high-contrast`, `mono`, or any themes/NAME.toml.
-    pub theme: Option<String>,
-}
-
-fn load_config() -> anyhow::Result<Config> {
-    let Some(dirs) = directories::ProjectDirs::from("", "", "rune") else {
-        return Ok(Config::default());
-    };
-    let path = dirs.config_dir().join("config.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
-    }
-}
 
 pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     let catalog = load_catalog(cli)?;
     warn_broken(&catalog);
     let inventory = load_inventory(cli)?;
-    let config = load_config()?;
+    let config = match config_dir() {
+        Some(dir) => Config::load(&dir.join("config.toml")).map_err(|e| anyhow::anyhow!(e))?,
+        None => Config::default(),
+    };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let name = if no_color {
         "mono".to_owned()
@@ -47,13 +27,18 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
             .or(config.theme)
             .unwrap_or_else(|| "dark".into())
     };
-    let themes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+    // The operator's themes/NAME.toml wins over a shipped one of that name.
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+    let themes = config_dir()
+        .map(|d| d.join("themes"))
+        .filter(|d| d.join(format!("{name}.toml")).is_file())
+        .unwrap_or(shipped);
     let (theme, warning) = Theme::load(&name, &themes);
     if let Some(warning) = warning {
         eprintln!("rune: warning: {warning}");
     }
-    let (transports, warnings) = Transports::standard(SshSettings::from_env())
-        .map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
+    let (transports, warnings) =
+        Transports::standard(cli.ssh_settings()).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
     for warning in warnings {
         eprintln!("rune: warning: {warning}");
     }

@@ -23,7 +23,6 @@ use crate::policy::{
     Confirmation, Operator, ParamInput, Plan, RunRequest, Source, decide, verify_request,
 };
 use crate::transport::Transports;
-use crate::transport::ssh::SshSettings;
 
 /// Events buffered between the mediator, the journal and the printer.
 const EVENT_QUEUE: usize = 1024;
@@ -34,7 +33,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     if catalog.get(&args.action).is_none() {
         super::catalog_cmds::warn_broken(&catalog);
     }
-    let request = match build_request(args) {
+    let request = match build_request(&catalog, args) {
         Ok(request) => request,
         Err(failure) => return Ok(refuse(args.output, failure)),
     };
@@ -51,7 +50,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
         Ok(opened) => opened,
         Err(failure) => return Ok(refuse(args.output, failure)),
     };
-    let mediator = mediator(args)?;
+    let mediator = mediator(cli, args)?;
     let cancel = cancel_on_interrupt();
     let mut printer = Printer::new(args.output);
     let report;
@@ -101,8 +100,9 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn build_request(args: &RunArgs) -> Result<RunRequest, Failure> {
-    let params = parse_assignments(&args.params).map_err(|e| Failure::Refused(e.into()))?;
+fn build_request(catalog: &Catalog, args: &RunArgs) -> Result<RunRequest, Failure> {
+    let mut params = parse_assignments(&args.params).map_err(|e| Failure::Refused(e.into()))?;
+    secrets_from_env(catalog, &args.action, &mut params);
     Ok(RunRequest {
         action: args.action.clone(),
         selector: Selector {
@@ -127,6 +127,29 @@ fn build_request(args: &RunArgs) -> Result<RunRequest, Failure> {
         },
         parent_message_id: None,
     })
+}
+
+/// A secret parameter not given with `-p` is read from `RUNE_SECRET_NAME`:
+/// every local user can read a command line (`ps`), only its owner (and
+/// root) a process's environment. A secret on the command line is warned about.
+fn secrets_from_env(catalog: &Catalog, action: &str, params: &mut Vec<(String, String)>) {
+    let Some(action) = catalog.get(action) else {
+        return;
+    };
+    for param in action.params.iter().filter(|p| p.secret) {
+        let var = format!(
+            "RUNE_SECRET_{}",
+            param.name.to_ascii_uppercase().replace('-', "_")
+        );
+        if params.iter().any(|(name, _)| *name == param.name) {
+            eprintln!(
+                "rune: warning: the secret parameter `{}` is on the command line, where other local users can read it (ps); pass it in {var} instead",
+                param.name
+            );
+        } else if let Ok(value) = std::env::var(&var) {
+            params.push((param.name.clone(), value));
+        }
+    }
 }
 
 /// Opens the journal, picks the incident and commits the request: any
@@ -163,8 +186,8 @@ fn open_and_record(
     Ok((journal, plan))
 }
 
-fn mediator(args: &RunArgs) -> anyhow::Result<Mediator> {
-    let mut ssh = SshSettings::from_env();
+fn mediator(cli: &Cli, args: &RunArgs) -> anyhow::Result<Mediator> {
+    let mut ssh = cli.ssh_settings();
     ssh.accept_new_host_keys = args.accept_new_host_keys;
     ssh.prompt = std::io::stdin().is_terminal();
     let (transports, warnings) =
@@ -180,6 +203,7 @@ fn mediator(args: &RunArgs) -> anyhow::Result<Mediator> {
     mediator.limits = Limits {
         stdout_bytes: args.max_stdout,
         stderr_tail_bytes: args.max_stderr,
+        stream_lines: args.max_stderr_lines,
         ..Limits::default()
     };
     Ok(mediator)

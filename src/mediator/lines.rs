@@ -1,56 +1,70 @@
 //! Incremental stderr handling: raw chunks in, sanitized bounded lines out,
 //! with a byte-capped tail kept as evidence and exact line and byte counts.
-//! Nothing buffers a whole stream: a partial line waits, capped.
-
-use std::collections::VecDeque;
+//! Nothing buffers a whole stream: a partial line waits, capped. Only lines
+//! that are streamed or end up in the tail are sanitized: a flood of short
+//! lines costs a newline search and a copy per line, no allocation.
 
 use crate::protocol::sanitize::sanitize_bytes;
 
 /// Marks a line that was cut at the line cap.
 const CUT_MARK: &str = " …[line cut]";
 
-/// Splits stderr into lines and keeps the newest of them.
+/// Splits stderr into lines, streams the first of them and keeps the newest.
 #[derive(Debug)]
 pub struct StderrTail {
     line_cap: usize,
     tail_cap: usize,
-    partial: Vec<u8>,
+    /// Lines still to stream; past it lines are only counted and kept.
+    stream_left: u64,
+    /// Raw tail records: a cut flag byte, the line's bytes, `\n`. Compacted to
+    /// the newest `tail_cap` bytes once it holds twice that, so it stays bounded.
+    raw: Vec<u8>,
+    /// Where the record of the line being read starts in `raw`.
+    open: Option<usize>,
     /// True while skipping the rest of a line already cut.
     skipping: bool,
-    tail: VecDeque<String>,
-    tail_bytes: usize,
     pub lines: u64,
     pub bytes: u64,
+    pub streamed: u64,
 }
 
 impl StderrTail {
-    pub fn new(line_cap: usize, tail_cap: usize) -> Self {
+    pub fn new(line_cap: usize, tail_cap: usize, stream_lines: u64) -> Self {
         Self {
             line_cap: line_cap.max(1),
             tail_cap,
-            partial: Vec::new(),
+            stream_left: stream_lines,
+            raw: Vec::new(),
+            open: None,
             skipping: false,
-            tail: VecDeque::new(),
-            tail_bytes: 0,
             lines: 0,
             bytes: 0,
+            streamed: 0,
         }
     }
 
-    /// Feeds a chunk; calls `emit` with each completed, sanitized line.
+    /// From now on lines are only counted and kept, never streamed.
+    pub fn stop_streaming(&mut self) {
+        self.stream_left = 0;
+    }
+
+    /// Feeds a chunk; calls `emit` with each completed, sanitized line while
+    /// the stream budget lasts.
     pub fn push(&mut self, mut chunk: &[u8], emit: &mut impl FnMut(&str)) {
         self.bytes += chunk.len() as u64;
         while !chunk.is_empty() {
-            let newline = chunk.iter().position(|&b| b == b'\n');
-            let (piece, rest, ends) = match newline {
+            let (piece, rest, ends) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (&chunk[..i], &chunk[i + 1..], true),
                 None => (chunk, &[][..], false),
             };
             chunk = rest;
             if !self.skipping {
-                let room = self.line_cap - self.partial.len();
-                self.partial
-                    .extend_from_slice(&piece[..piece.len().min(room)]);
+                let start = *self.open.get_or_insert_with(|| {
+                    self.raw.push(0);
+                    self.raw.len() - 1
+                });
+                let room = self.line_cap - (self.raw.len() - start - 1);
+                self.raw.extend_from_slice(&piece[..piece.len().min(room)]);
                 if piece.len() > room {
                     self.finish_line(true, emit);
                     self.skipping = true;
@@ -67,43 +81,74 @@ impl StderrTail {
 
     /// Ends the stream: a final line without a newline still counts.
     pub fn finish(&mut self, emit: &mut impl FnMut(&str)) {
-        if !self.partial.is_empty() {
+        if self.open.is_some_and(|start| self.raw.len() > start + 1) {
             self.finish_line(false, emit);
         }
     }
 
     fn finish_line(&mut self, cut: bool, emit: &mut impl FnMut(&str)) {
-        let bytes = self.partial.strip_suffix(b"\r").unwrap_or(&self.partial);
-        let mut line = sanitize_bytes(bytes);
-        if cut {
-            line.push_str(CUT_MARK);
-        }
-        self.partial.clear();
+        let Some(start) = self.open.take() else {
+            return;
+        };
+        self.raw[start] = u8::from(cut);
         self.lines += 1;
-        emit(&line);
-        self.tail_bytes += line.len();
-        self.tail.push_back(line);
-        while self.tail_bytes > self.tail_cap {
-            match self.tail.pop_front() {
-                Some(old) => self.tail_bytes -= old.len(),
-                None => break,
-            }
+        if self.stream_left > 0 {
+            self.stream_left -= 1;
+            self.streamed += 1;
+            emit(&clean(&self.raw[start..]));
+        }
+        self.raw.push(b'\n');
+        if self.raw.len() > 2 * self.tail_cap.max(self.line_cap) {
+            self.compact();
         }
     }
 
-    /// The kept lines, oldest first.
+    /// Drops the oldest whole records, keeping at most `tail_cap` raw bytes.
+    fn compact(&mut self) {
+        let from = self.raw.len().saturating_sub(self.tail_cap + 1);
+        let start = match memchr::memchr(b'\n', &self.raw[from..]) {
+            Some(i) => from + i + 1,
+            None => self.raw.len(),
+        };
+        self.raw.drain(..start);
+    }
+
+    /// The kept lines, oldest first, sanitized: at most `tail_cap` bytes.
     pub fn tail(&self) -> Vec<String> {
-        self.tail.iter().cloned().collect()
+        let end = self.open.unwrap_or(self.raw.len());
+        let mut kept: Vec<String> = Vec::new();
+        let mut size = 0;
+        for record in self.raw[..end].rsplit(|&b| b == b'\n').skip(1) {
+            let line = clean(record);
+            if size + line.len() > self.tail_cap {
+                break;
+            }
+            size += line.len();
+            kept.push(line);
+        }
+        kept.reverse();
+        kept
     }
 
     /// The last `n` kept lines.
     pub fn last(&self, n: usize) -> Vec<String> {
-        self.tail
-            .iter()
-            .skip(self.tail.len().saturating_sub(n))
-            .cloned()
-            .collect()
+        let tail = self.tail();
+        tail[tail.len().saturating_sub(n)..].to_vec()
     }
+}
+
+/// One raw record (cut flag, bytes) as a line that is safe to draw.
+fn clean(record: &[u8]) -> String {
+    let (cut, bytes) = match record.split_first() {
+        Some((flag, bytes)) => (*flag == 1, bytes),
+        None => (false, record),
+    };
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let mut line = sanitize_bytes(bytes);
+    if cut {
+        line.push_str(CUT_MARK);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -111,7 +156,7 @@ mod tests {
     use super::*;
 
     fn run(chunks: &[&[u8]], line_cap: usize, tail_cap: usize) -> (Vec<String>, StderrTail) {
-        let mut tail = StderrTail::new(line_cap, tail_cap);
+        let mut tail = StderrTail::new(line_cap, tail_cap, u64::MAX);
         let mut seen = Vec::new();
         for chunk in chunks {
             tail.push(chunk, &mut |l| seen.push(l.to_owned()));

@@ -223,7 +223,11 @@ enum Ended {
 async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
     let plan = &shared.plan;
     let limits = shared.mediator.limits;
-    let mut tail = StderrTail::new(limits.line_bytes, limits.stderr_tail_bytes);
+    let mut tail = StderrTail::new(
+        limits.line_bytes,
+        limits.stderr_tail_bytes,
+        limits.stream_lines,
+    );
     let Some(transport) = shared.mediator.transports.get(attempt.target.transport) else {
         let error = TransportError::Unavailable(attempt.target.transport.as_str().into());
         return Ended::Ran {
@@ -276,6 +280,11 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
             let exec = &attempt.exec;
             match progress {
                 Progress::Stderr(chunk) => {
+                    // Once the execution is being stopped, lines are only counted
+                    // and kept: its end never waits for a backlog to be journalled.
+                    if cancel.is_cancelled() {
+                        tail.stop_streaming();
+                    }
                     let mut lines = Vec::new();
                     tail.push(&chunk, &mut |line| lines.push(line.to_owned()));
                     for line in lines {
@@ -313,6 +322,12 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         }
     };
     let (finished, ()) = tokio::join!(run, drain);
+    if tail.lines > tail.streamed {
+        notes.push(format!(
+            "stderr: {} of {} lines were streamed and journalled (at most {} per execution, none once stopped); the newest are kept in stderr_tail",
+            tail.streamed, tail.lines, limits.stream_lines
+        ));
+    }
     let cancelled = !timed_out && cancel.is_cancelled();
     Ended::Ran {
         finished,
@@ -427,6 +442,8 @@ fn judge(
     }
     let exit_code = match finished.exit {
         Exit::Code(code) => code,
+        // Stopped for writing past the stdout cap: the cap is the cause, not the kill.
+        Exit::Signal(_) if finished.stdout_total > stdout_limit => -1,
         Exit::Signal(signal) => return Some(Failure::Signal { signal }),
         Exit::Unknown => -1,
     };

@@ -52,8 +52,11 @@ impl Local {
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
         let mut builder = tempfile::Builder::new();
-        builder.prefix("rune-");
-        // tempfile creates the directory 0700: the bundle stays private.
+        // Asked for explicitly: tempfile's default is 0777 less the umask,
+        // and the bundle (and whatever the plugin writes there) stays private.
+        let owner_only =
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        builder.prefix("rune-").permissions(owner_only);
         let dir = match &self.temp_root {
             Some(root) => builder.tempdir_in(root)?,
             None => builder.tempdir()?,
@@ -130,13 +133,20 @@ async fn supervise(
         let _ = stdin.write_all(&envelope).await;
         let _ = stdin.shutdown().await;
     });
-    let out_reader = tokio::spawn(read_capped(stdout, job.stdout_limit));
+    let overflow = tokio_util::sync::CancellationToken::new();
+    let out_reader = tokio::spawn(read_capped(stdout, job.stdout_limit, overflow.clone()));
     let err_reader = tokio::spawn(forward_stderr(stderr, progress));
     let (status, killed) = tokio::select! {
         status = child.wait() => (status?, false),
         () = job.cancel.cancelled() => {
             kill_group(pgid);
             (child.wait().await?, true)
+        }
+        // Past the cap the verdict is -32103 whatever follows: stop now
+        // instead of draining an endless stream until the timeout.
+        () = overflow.cancelled() => {
+            kill_group(pgid);
+            (child.wait().await?, false)
         }
     };
     // The entry is done: whatever it left running in its group goes too.
@@ -155,11 +165,13 @@ async fn supervise(
     Ok((exit, stdout, total, killed))
 }
 
-/// Keeps the first `limit` bytes and counts the rest, reading to EOF so the
-/// plugin never blocks on a full pipe.
+/// Keeps the first `limit` bytes, reading to EOF so the plugin never blocks
+/// on a full pipe; once more than `limit` arrived it fires `overflow` and
+/// stops, with a total that says so.
 pub(crate) async fn read_capped(
     mut from: impl AsyncRead + Unpin,
     limit: u64,
+    overflow: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<(Vec<u8>, u64)> {
     let mut kept = Vec::new();
     let mut total: u64 = 0;
@@ -172,6 +184,10 @@ pub(crate) async fn read_capped(
         let room = limit.saturating_sub(kept.len() as u64) as usize;
         kept.extend_from_slice(&buf[..n.min(room)]);
         total += n as u64;
+        if total > limit {
+            overflow.cancel();
+            return Ok((kept, total));
+        }
     }
 }
 

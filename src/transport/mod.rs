@@ -26,7 +26,9 @@ pub struct Job {
     pub stdin: Vec<u8>,
     /// `RUNE_PARAM_*` for non-secret parameters; secrets never go here.
     pub env: Vec<(String, String)>,
-    /// Stdout bytes kept; the rest is counted and dropped.
+    /// Stdout bytes kept. A transport that can stops the plugin once more
+    /// arrived (the verdict is -32103 whatever follows); `stdout_total` then
+    /// says how much arrived by then.
     pub stdout_limit: u64,
     /// The execution's timeout: remote transports arm a deadline of their own from it.
     pub timeout: std::time::Duration,
@@ -60,7 +62,7 @@ pub struct Finished {
     pub exit: Exit,
     /// The first `stdout_limit` bytes of stdout.
     pub stdout: Vec<u8>,
-    /// All stdout bytes the plugin wrote, kept or not.
+    /// All stdout bytes that arrived, kept or not.
     pub stdout_total: u64,
     /// True when the transport killed the process tree because of `cancel`.
     pub killed: bool,

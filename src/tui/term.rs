@@ -44,7 +44,11 @@ pub struct Options {
 pub async fn run(options: Options) -> anyhow::Result<()> {
     // Fail before the screen changes: no unaudited action, ever.
     Journal::open(&options.journal)?;
-    let mut terminal = ratatui::init();
+    // Without a terminal (a pipe, cron, CI) init would panic; say what to use instead.
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        ratatui::restore();
+        anyhow::anyhow!("the console needs a terminal ({e}); run actions headless with `rune run`")
+    })?;
     let result = event_loop(&mut terminal, options).await;
     ratatui::restore();
     result

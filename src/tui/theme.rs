@@ -1,13 +1,18 @@
 //! Roles, not colours: views ask for `theme.style(Role::RiskHigh)`. Defaults
 //! are compiled in; `themes/NAME.toml` may override single roles; a bad
-//! theme file is a warning plus the defaults; NO_COLOR means no colour at
+//! theme file (too big, not UTF-8, malformed, an unknown role or a bad
+//! colour) is a warning naming file, line and field, plus the defaults; NO_COLOR means no colour at
 //! all (every state still reads from text: HIGH, ok, fail, [x]).
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use indexmap::IndexMap;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+use toml::Spanned;
+
+use super::config::{describe, position, read_small};
 
 /// What a piece of text is, for styling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,8 +56,8 @@ pub struct Theme {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoleFile {
-    fg: Option<String>,
-    bg: Option<String>,
+    fg: Option<Spanned<String>>,
+    bg: Option<Spanned<String>>,
     #[serde(default)]
     bold: bool,
     #[serde(default)]
@@ -121,65 +126,61 @@ impl Theme {
             return (theme, None);
         }
         let path = dir.join(format!("{name}.toml"));
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) => {
-                return (
-                    theme,
-                    Some(format!("theme {}: {e}; using the defaults", path.display())),
-                );
+        match read_roles(&path) {
+            Ok(roles) => {
+                theme.styles.extend(roles);
+                theme.name = name.into();
+                (theme, None)
             }
-        };
-        let roles: HashMap<String, RoleFile> = match toml::from_str(&text) {
-            Ok(roles) => roles,
-            Err(e) => {
-                return (
-                    theme,
-                    Some(format!(
-                        "theme {}: {}; using the defaults",
-                        path.display(),
-                        e.to_string().trim()
-                    )),
-                );
-            }
-        };
-        for (key, spec) in roles {
-            let Some((role, _)) = Role::ALL.iter().find(|(_, n)| *n == key) else {
-                return (
-                    Self::dark(),
-                    Some(format!(
-                        "theme {}: unknown role `{key}`; using the defaults",
-                        path.display()
-                    )),
-                );
-            };
-            match spec.to_style() {
-                Ok(style) => {
-                    theme.styles.insert(*role, style);
-                }
-                Err(e) => {
-                    return (
-                        Self::dark(),
-                        Some(format!(
-                            "theme {}: {key}: {e}; using the defaults",
-                            path.display()
-                        )),
-                    );
-                }
-            }
+            Err(e) => (theme, Some(format!("theme {e}; using the defaults"))),
         }
-        theme.name = name.into();
-        (theme, None)
     }
 }
 
+/// The roles `path` overrides, or what is wrong with it as `FILE:LINE: …`.
+fn read_roles(path: &Path) -> Result<Vec<(Role, Style)>, String> {
+    let text = match read_small(path)? {
+        Some(text) => text,
+        None => return Err(format!("{}: no such file", path.display())),
+    };
+    let roles: IndexMap<String, RoleFile> =
+        toml::from_str(&text).map_err(|e| describe(path, &text, &e))?;
+    let mut styles = Vec::new();
+    for (key, spec) in roles {
+        let Some((role, _)) = Role::ALL.iter().find(|(_, n)| *n == key) else {
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.trim_start()
+                        .trim_start_matches('[')
+                        .starts_with(key.as_str())
+                })
+                .map_or(0, |i| i + 1);
+            let known: Vec<&str> = Role::ALL.iter().map(|(_, n)| *n).collect();
+            return Err(format!(
+                "{}:{line}: unknown role `{key}` (roles: {})",
+                path.display(),
+                known.join(", ")
+            ));
+        };
+        let style = spec.to_style().map_err(|(span, e)| {
+            let (line, column) = position(&text, span.start);
+            format!("{}:{line}:{column}: {key}: {e}", path.display())
+        })?;
+        styles.push((*role, style));
+    }
+    Ok(styles)
+}
+
 impl RoleFile {
-    fn to_style(&self) -> Result<Style, String> {
-        let colour = |c: &Option<String>| -> Result<Option<Color>, String> {
-            c.as_deref()
+    /// The style, or the span and reason of the first bad colour.
+    fn to_style(&self) -> Result<Style, (std::ops::Range<usize>, String)> {
+        let colour = |c: &Option<Spanned<String>>| {
+            c.as_ref()
                 .map(|s| {
-                    s.parse::<Color>()
-                        .map_err(|_| format!("{s:?} is not a colour"))
+                    s.get_ref()
+                        .parse::<Color>()
+                        .map_err(|_| (s.span(), format!("{:?} is not a colour", s.get_ref())))
                 })
                 .transpose()
         };
@@ -224,7 +225,11 @@ mod tests {
         .unwrap();
         let (theme, warning) = Theme::load("bad", dir.path());
         assert_eq!(theme, Theme::dark());
-        assert!(warning.unwrap().contains("blurple"));
+        let warning = warning.unwrap();
+        assert!(
+            warning.contains("bad.toml:2:6: risk_high: \"blurple\" is not a colour"),
+            "{warning}"
+        );
         let (_, missing) = Theme::load("nope", dir.path());
         assert!(missing.unwrap().contains("nope.toml"));
     }

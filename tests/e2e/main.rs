@@ -5,12 +5,15 @@
 mod support;
 
 mod actions;
+mod bounds;
 mod cli;
 mod console;
+mod console_files;
 mod faults;
 mod hardening;
 mod journal;
 mod limits;
+mod secrets;
 mod ssh;
 mod ssm;
 mod violations;

@@ -60,13 +60,22 @@ pub(super) async fn run(
     let mut killed = false;
     let reader = async {
         let mut deadline: Option<tokio::time::Instant> = None;
+        // The kill runs beside the reading, never instead of it: a flooding
+        // channel whose messages nobody takes stalls the whole connection,
+        // the kill's own channel included.
+        let mut stopping: std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> =
+            Box::pin(std::future::pending());
         loop {
             let message = tokio::select! {
                 message = read.wait() => message,
                 () = job.cancel.cancelled(), if !killed => {
                     killed = true;
-                    kill(conn, out.session.as_ref()).await;
+                    stopping = Box::pin(kill(conn, kill_script(out.session.as_ref())));
                     deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                    continue;
+                }
+                () = &mut stopping => {
+                    stopping = Box::pin(std::future::pending());
                     continue;
                 }
                 () = sleep_until(deadline) => break,
@@ -74,6 +83,12 @@ pub(super) async fn run(
             match message {
                 None | Some(ChannelMsg::Close) => break,
                 Some(message) => out.take(message),
+            }
+            // Past the cap the verdict is -32103 whatever follows: stop the
+            // plugin instead of carrying an endless stream until the timeout.
+            if out.overflowed() && deadline.is_none() {
+                stopping = Box::pin(kill(conn, kill_script(out.session.as_ref())));
+                deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
             }
         }
     };
@@ -216,6 +231,11 @@ impl Output {
         }
     }
 
+    /// More stdout than the cap arrived.
+    fn overflowed(&self) -> bool {
+        self.stdout_total > self.limit
+    }
+
     /// Forwards stderr without waiting; a slow consumer makes chunks wait
     /// here (bounded), never in russh's channel queue.
     fn stderr(&mut self, chunk: Vec<u8>) {
@@ -290,7 +310,7 @@ impl Output {
                 )),
             });
         }
-        if self.exit == Exit::Unknown && !killed {
+        if self.exit == Exit::Unknown && !killed && self.stdout_total <= self.limit {
             let reason = if self.ready {
                 "the channel closed before the plugin exited"
             } else {
@@ -312,16 +332,16 @@ impl Output {
     }
 }
 
-/// Kills every process of the execution's remote session and removes its
-/// directory, over a second channel: OpenSSH does not kill a command
-/// without a pty when its channel closes.
-async fn kill(conn: &Conn, session: Option<&Session>) {
-    let Some(session) = session else { return };
+/// The command that kills every process of the execution's remote session
+/// and removes its directory; `None` when the prelude never reported them
+/// (or reported something that does not look like them).
+fn kill_script(session: Option<&Session>) -> Option<String> {
+    let session = session?;
     let safe_dir = session.dir.starts_with('/')
         && session.dir.contains("/rune.")
         && !session.dir.contains(['\'', ' ', '\n']);
     if !session.sid.bytes().all(|b| b.is_ascii_digit()) || !safe_dir {
-        return;
+        return None;
     }
     let script = format!(
         "sid={}; for s in /proc/[0-9]*/stat; do {{ read -r l < \"$s\"; }} 2>/dev/null || continue; p=${{s#/proc/}}; p=${{p%/stat}}; \
@@ -329,12 +349,16 @@ async fn kill(conn: &Conn, session: Option<&Session>) {
         session.sid,
         quote(&session.dir)
     );
+    Some(format!("exec sh -c {}", quote(&script)))
+}
+
+/// Runs `script` over a second channel: OpenSSH does not kill a command
+/// without a pty when its channel closes.
+async fn kill(conn: &Conn, script: Option<String>) {
+    let Some(script) = script else { return };
     let run = async {
         let mut channel = conn.handle.channel_open_session().await.ok()?;
-        channel
-            .exec(false, format!("exec sh -c {}", quote(&script)))
-            .await
-            .ok()?;
+        channel.exec(false, script).await.ok()?;
         while channel.wait().await.is_some() {}
         Some(())
     };

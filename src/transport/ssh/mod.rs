@@ -4,6 +4,7 @@
 //! agent and identity files. Moves bytes and exit statuses; never JSON.
 
 mod auth;
+mod banner;
 mod config;
 mod exec;
 pub mod known_hosts;
@@ -24,6 +25,10 @@ use super::{Finished, Job, Progress, Transport, TransportError};
 /// OpenSSH has no default connect timeout; a responder cannot wait minutes
 /// for a dead host, so RUNE bounds TCP connect plus handshake by default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A server sends its identification line as soon as it accepts; one that
+/// accepts and stays silent (a tarpit, a hung sshd, the wrong service) is
+/// given up this long after the TCP connection opened, within ConnectTimeout.
+pub const BANNER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Keepalive interval when ssh_config sets no ServerAliveInterval.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
 /// A pooled connection unused this long is closed and opened anew on demand.
@@ -39,7 +44,11 @@ pub struct SshSettings {
     pub accept_new_host_keys: bool,
     /// ssh_config file; `None` reads `~/.ssh/config`.
     pub config_path: Option<PathBuf>,
+    /// TCP connect, banner and key exchange of one hop (OpenSSH's
+    /// ConnectTimeout), for hosts whose ssh_config block sets no ConnectTimeout.
     pub connect_timeout: Duration,
+    /// From the TCP connection opening to the server's `SSH-` line.
+    pub banner_timeout: Duration,
     pub idle_expiry: Duration,
     /// ssh-agent socket (`SSH_AUTH_SOCK`).
     pub agent: Option<PathBuf>,
@@ -82,6 +91,7 @@ impl SshSettings {
             accept_new_host_keys: false,
             config_path: None,
             connect_timeout: CONNECT_TIMEOUT,
+            banner_timeout: BANNER_TIMEOUT,
             idle_expiry: IDLE_EXPIRY,
             agent: std::env::var_os("SSH_AUTH_SOCK")
                 .filter(|s| !s.is_empty())

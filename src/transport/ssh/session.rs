@@ -10,6 +10,7 @@ use russh::client::{self, Handle};
 use russh::keys::PublicKey;
 use tokio::sync::Semaphore;
 
+use super::banner::{Stage, Watch};
 use super::config::Endpoint;
 use super::known_hosts::{self, Verdict};
 use super::{KEEPALIVE, SshSettings, auth};
@@ -220,53 +221,9 @@ async fn connect(
     let mut notes = Vec::new();
     for hop in endpoint.jumps.iter().chain(std::iter::once(endpoint)) {
         let label = hop.label();
-        let check = Arc::new(Mutex::new(KeyCheck::default()));
-        let client = Client {
-            host: hop.host.clone(),
-            port: hop.port,
-            settings: Arc::clone(settings),
-            check: Arc::clone(&check),
-        };
         let timeout = hop.connect_timeout.unwrap_or(settings.connect_timeout);
-        let config = client_config(hop);
-        let handshake = async {
-            match hops.last() {
-                None => {
-                    let tcp = tokio::net::TcpStream::connect((hop.host.as_str(), hop.port))
-                        .await
-                        .map_err(russh::Error::from)?;
-                    let _ = tcp.set_nodelay(true);
-                    client::connect_stream(config, tcp, client).await
-                }
-                Some(previous) => {
-                    let channel = previous
-                        .channel_open_direct_tcpip(
-                            hop.host.clone(),
-                            u32::from(hop.port),
-                            "127.0.0.1",
-                            0,
-                        )
-                        .await?;
-                    client::connect_stream(config, channel.into_stream(), client).await
-                }
-            }
-        };
-        let result = tokio::time::timeout(timeout, handshake).await;
-        let key_check = check.lock().map(|c| c.clone()).unwrap_or_default();
-        let mut handle = match result {
-            Err(_) => {
-                return Err(TransportError::Connect {
-                    target: label,
-                    reason: format!(
-                        "no SSH handshake within {}s (ConnectTimeout)",
-                        timeout.as_secs_f32()
-                    ),
-                });
-            }
-            Ok(Err(e)) => return Err(handshake_error(label, e, key_check)),
-            Ok(Ok(handle)) => handle,
-        };
-        notes.extend(key_check.note);
+        let (mut handle, note) = open_hop(hop, hops.last(), settings, timeout).await?;
+        notes.extend(note);
         tokio::time::timeout(
             timeout.max(Duration::from_secs(30)),
             auth::authenticate(&mut handle, hop, settings),
@@ -291,6 +248,91 @@ async fn connect(
         },
         notes,
     ))
+}
+
+/// Opens one hop, directly or through `previous`, up to a verified host key.
+/// OpenSSH's ConnectTimeout semantics: `timeout` covers TCP connect, banner
+/// and key exchange; the banner alone must also come within the banner
+/// timeout of the connection opening. The note is an accepted host key.
+async fn open_hop(
+    hop: &Endpoint,
+    previous: Option<&Handle<Client>>,
+    settings: &Arc<SshSettings>,
+    timeout: Duration,
+) -> Result<(Handle<Client>, Option<String>), TransportError> {
+    let check = Arc::new(Mutex::new(KeyCheck::default()));
+    let client = Client {
+        host: hop.host.clone(),
+        port: hop.port,
+        settings: Arc::clone(settings),
+        check: Arc::clone(&check),
+    };
+    let banner_timeout = settings.banner_timeout.min(timeout);
+    let watch = Watch::new();
+    let config = client_config(hop);
+    let handshake = async {
+        match previous {
+            None => {
+                let tcp = tokio::net::TcpStream::connect((hop.host.as_str(), hop.port))
+                    .await
+                    .map_err(russh::Error::from)?;
+                let _ = tcp.set_nodelay(true);
+                watch.connected();
+                client::connect_stream(config, watch.wrap(tcp), client).await
+            }
+            Some(previous) => {
+                let channel = previous
+                    .channel_open_direct_tcpip(
+                        hop.host.clone(),
+                        u32::from(hop.port),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await?;
+                watch.connected();
+                client::connect_stream(config, watch.wrap(channel.into_stream()), client).await
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = tokio::time::timeout(timeout, handshake) => result.ok(),
+        () = watch.banner_overdue(banner_timeout) => None,
+    };
+    let key_check = check.lock().map(|c| c.clone()).unwrap_or_default();
+    match result {
+        Some(Ok(handle)) => Ok((handle, key_check.note)),
+        Some(Err(e)) => {
+            watch.abandon();
+            Err(handshake_error(hop.label(), e, key_check))
+        }
+        None => {
+            watch.abandon();
+            Err(TransportError::Connect {
+                target: hop.label(),
+                reason: stalled(&watch, timeout, banner_timeout),
+            })
+        }
+    }
+}
+
+/// Why a connection attempt ran out of time, by how far it got.
+fn stalled(watch: &Watch, timeout: Duration, banner_timeout: Duration) -> String {
+    let secs = |d: Duration| d.as_secs_f32();
+    match watch.stage() {
+        Stage::Connecting => format!(
+            "no TCP connection within {}s (ConnectTimeout)",
+            secs(timeout)
+        ),
+        Stage::Connected => format!(
+            "connected, but the server sent no SSH banner within {}s (banner timeout)",
+            secs(banner_timeout)
+        ),
+        Stage::Identified => format!(
+            "the server sent {:?} but no SSH handshake completed within {}s (ConnectTimeout)",
+            watch.banner(),
+            secs(timeout)
+        ),
+    }
 }
 
 fn handshake_error(target: String, error: russh::Error, check: KeyCheck) -> TransportError {

@@ -124,8 +124,12 @@ fn a_secret_is_masked_in_the_form_and_the_confirmation() {
     let form = screen(&app);
     assert!(!form.contains("hunter2"), "{form}");
     insta::assert_snapshot!("params_secret_masked", form);
-    press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    // Enter walks the remaining fields (defaults filled), then confirms.
+    for _ in 0..app.fields.len() {
+        if app.screen == Screen::Params {
+            press(&mut app, KeyCode::Enter);
+        }
+    }
     assert_eq!(app.screen, Screen::Confirm);
     let confirm = screen(&app);
     assert!(!confirm.contains("hunter2"), "{confirm}");

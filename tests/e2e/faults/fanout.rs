@@ -104,7 +104,8 @@ async fn fifty_ssh_targets_with_dead_silent_and_changed_key_hosts() {
     }
     let r = by_name(results, "silent");
     assert_eq!(code_of(r), code::NETWORK, "{}", reason_of(r));
-    assert!(reason_of(r).contains("ConnectTimeout"), "{}", reason_of(r));
+    // A peer that accepts and never speaks ends at the banner timeout.
+    assert!(reason_of(r).contains("banner"), "{}", reason_of(r));
     let r = by_name(results, "ssh-47");
     assert_eq!(code_of(r), code::HOST_KEY, "{}", reason_of(r));
     assert!(reason_of(r).contains("CHANGED"), "{}", reason_of(r));

@@ -9,7 +9,7 @@ use super::{Env, eps_code, reason, run_on};
 use crate::support::{eventually, fixture_catalog, process_exists, request, shipped_catalog};
 
 /// Runs noop on one target defined inline (not part of the farm).
-async fn run_inline(
+pub(super) async fn run_inline(
     env: &Env,
     settings: rune::transport::ssh::SshSettings,
     inventory: &str,
@@ -190,36 +190,6 @@ async fn a_closed_port_is_a_network_error_at_once() {
         reason(&report.results[0])
     );
     assert!(clock.elapsed() < Duration::from_secs(5));
-}
-
-#[tokio::test]
-async fn a_silent_peer_times_out_at_the_connect_timeout() {
-    let env = Env::start(1);
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = silent.local_addr().unwrap().port();
-    let text = format!(
-        "[[targets]]\nname = \"silent\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"\nport = {port}\n"
-    );
-    let mut settings = env.settings();
-    settings.connect_timeout = Duration::from_secs(1);
-    let clock = Instant::now();
-    let report = run_inline(&env, settings, &text, "silent").await;
-    assert_eq!(
-        eps_code(&report.results[0]),
-        code::NETWORK,
-        "{}",
-        reason(&report.results[0])
-    );
-    assert!(
-        reason(&report.results[0]).contains("ConnectTimeout"),
-        "{}",
-        reason(&report.results[0])
-    );
-    assert!(
-        clock.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        clock.elapsed()
-    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! action, each authentication and trust failure, lost connections,
 //! timeouts with no remote leftovers, caps, fan-out and jump hosts.
 
+mod banner;
 mod failures;
 mod runs;
 
@@ -71,6 +72,7 @@ impl Env {
             accept_new_host_keys: false,
             config_path: Some(self.ssh_dir().join("config")),
             connect_timeout: Duration::from_secs(5),
+            banner_timeout: Duration::from_secs(5),
             idle_expiry: Duration::from_secs(60),
             agent: None,
             passphrase: None,

@@ -148,7 +148,9 @@ async fn concurrent_channels_on_one_connection_survive_a_slow_reader() {
     req.concurrency = 6;
     let plan =
         std::sync::Arc::new(rune::policy::decide(&fixture_catalog(), &inventory, req).unwrap());
-    let mediator = env.mediator(env.settings());
+    let mut mediator = env.mediator(env.settings());
+    // Every line streamed, past the default cap: the slow reader must see them all.
+    mediator.limits.stream_lines = 100_000;
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let slow = async {
         let mut n = 0u64;
