@@ -82,6 +82,11 @@ fn bench_user() -> Option<String> {
             );
             return None;
         }
+        // useradd leaves the password "!", a locked account, which sshd
+        // refuses even with a key when PAM is off; "*" is no password, unlocked.
+        let _ = Command::new("usermod")
+            .args(["-p", "*", BENCH_USER])
+            .status();
     }
     let shell = fs::read_to_string("/etc/passwd")
         .unwrap_or_default()
