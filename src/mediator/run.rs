@@ -1,5 +1,8 @@
 //! Running a plan: one task per target under a concurrency bound, each with
 //! its timeout, cancel token and caps; every end becomes a [`TargetResult`].
+//! A transport that paces itself (SSM: AWS applies MaxConcurrency and
+//! MaxErrors) gets its executions without the bound and the max-errors
+//! check; their results are judged and counted here all the same.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -33,7 +33,8 @@ Config (all optional):
   delivery_timeout_ms    use this instead of the command's TimeoutSeconds
   faults:
     throttle        {"ops": [op, ...] (all when empty), "count": N}: first N such calls throttled
-    missing_polls   first N GetCommandInvocation calls per invocation: InvocationDoesNotExist
+    missing_polls   first N GetCommandInvocation calls per invocation: InvocationDoesNotExist,
+                    and the first N ListCommandInvocations of a command list none of it
     stuck           invocations stay InProgress, running nothing, until cancelled
     deny            [op, ...]: AccessDeniedException
     hang            accept every connection and never answer
@@ -419,6 +420,12 @@ class Emulator:
 
     def op_ListCommandInvocations(self, body):
         with self.lock:
+            command = self.commands.get(body.get("CommandId"))
+            if command is not None and not body.get("NextToken"):
+                command["_listings"] = command.get("_listings", 0) + 1
+            if command is not None and command.get("_listings", 0) <= self.faults.get("missing_polls", 0):
+                # Just after SendCommand the service may not list the invocations yet.
+                return {"CommandInvocations": []}
             invs = [i for (c, n), i in self.invocations.items()
                     if body.get("CommandId") in (None, c) and body.get("InstanceId") in (None, n)]
             items = []

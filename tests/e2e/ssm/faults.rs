@@ -96,6 +96,10 @@ async fn an_invocation_not_listed_yet_is_polled_again() {
         .filter(|c| c["error"] == "InvocationDoesNotExist")
         .collect();
     assert_eq!(missing.len(), 3);
+    assert!(
+        emulator.calls_of("ListCommandInvocations").len() > 3,
+        "three empty listings, then the invocation"
+    );
 }
 
 #[tokio::test]
