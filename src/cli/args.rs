@@ -199,9 +199,23 @@ pub struct RunArgs {
     pub max_stderr_lines: u64,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// S3 bucket where the SSM agent also writes each command's full output (OutputS3BucketName)
+    #[command(flatten)]
+    pub ssm_output: SsmOutputArgs,
+}
+
+/// Where the SSM agent writes full output, and where RUNE reads it back.
+/// Each falls back to config.toml's `[ssm]` table.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SsmOutputArgs {
+    /// S3 bucket where the SSM agent also writes each command's full output (OutputS3BucketName); stdout SSM cut is read back from it
     #[arg(long, env = "RUNE_SSM_OUTPUT_BUCKET", value_name = "BUCKET")]
     pub ssm_output_bucket: Option<String>,
+    /// Key prefix in that bucket (OutputS3KeyPrefix)
+    #[arg(long, env = "RUNE_SSM_OUTPUT_PREFIX", value_name = "PREFIX")]
+    pub ssm_output_prefix: Option<String>,
+    /// S3 endpoint override for reading the output: an S3 VPC endpoint or an emulator (path-style; plain http only to loopback)
+    #[arg(long, env = "RUNE_SSM_OUTPUT_ENDPOINT", value_name = "URL")]
+    pub ssm_output_endpoint: Option<String>,
 }
 
 /// How SSM targets reach AWS; the standard AWS chain fills in the rest.
@@ -226,6 +240,24 @@ impl AwsArgs {
         settings.region = self.aws_region.clone();
         settings.endpoint = self.ssm_endpoint.clone().filter(|e| !e.is_empty());
         settings
+    }
+}
+
+impl SsmOutputArgs {
+    /// Puts these flags (or their variables), else `config`'s keys, into `settings`.
+    pub fn apply(
+        &self,
+        config: &crate::tui::config::SsmConfig,
+        settings: &mut crate::transport::ssm::SsmSettings,
+    ) {
+        let pick = |flag: &Option<String>, key: &Option<String>| {
+            flag.clone()
+                .or_else(|| key.clone())
+                .filter(|v| !v.is_empty())
+        };
+        settings.output_bucket = pick(&self.ssm_output_bucket, &config.output_bucket);
+        settings.output_prefix = pick(&self.ssm_output_prefix, &config.output_prefix);
+        settings.output_endpoint = pick(&self.ssm_output_endpoint, &config.output_endpoint);
     }
 }
 

@@ -10,14 +10,19 @@ use crate::transport::Transports;
 use crate::tui::config::{Config, config_dir};
 use crate::tui::theme::Theme;
 
+/// `config.toml` from the platform config dir (the defaults when missing).
+pub(super) fn load_config() -> anyhow::Result<Config> {
+    match config_dir() {
+        Some(dir) => Config::load(&dir.join("config.toml")).map_err(|e| anyhow::anyhow!(e)),
+        None => Ok(Config::default()),
+    }
+}
+
 pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     let catalog = load_catalog(cli)?;
     warn_broken(&catalog);
     let inventory = load_inventory(cli)?;
-    let config = match config_dir() {
-        Some(dir) => Config::load(&dir.join("config.toml")).map_err(|e| anyhow::anyhow!(e))?,
-        None => Config::default(),
-    };
+    let config = load_config()?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let name = if no_color {
         "mono".to_owned()
@@ -39,6 +44,7 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     }
     let (transports, warnings) =
         Transports::standard(cli.ssh_settings()).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
+    let transports = transports.with_ssm(config.ssm.settings());
     for warning in warnings {
         eprintln!("rune: warning: {warning}");
     }

@@ -193,8 +193,10 @@ fn mediator(cli: &Cli, args: &RunArgs) -> anyhow::Result<Mediator> {
     let (transports, warnings) =
         Transports::standard(ssh).map_err(|e| anyhow::anyhow!("ssh config: {e}"))?;
     // Lazy: no AWS configuration is read unless an SSM target runs.
+    let config = super::console::load_config()?;
     let mut ssm = args.aws.ssm_settings();
-    ssm.output_bucket = args.ssm_output_bucket.clone().filter(|b| !b.is_empty());
+    args.ssm_output.apply(&config.ssm, &mut ssm);
+    config.ssm.fill(&mut ssm);
     let transports = transports.with_ssm(ssm);
     for warning in warnings {
         eprintln!("rune: warning: {warning}");

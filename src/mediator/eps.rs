@@ -187,6 +187,9 @@ fn transport_code(error: &TransportError, data: &mut Map<String, Value>) -> (i64
         TransportError::UnknownTarget { .. } => code::UNKNOWN_ACTION_OR_TARGET,
         TransportError::Config { .. } => code::CONFIGURATION,
         TransportError::RemoteTimeout { .. } => code::TIMEOUT,
+        // The mediator reports these as skipped (`Failure::Skipped`); the
+        // same code keeps any other path to here consistent.
+        TransportError::NotStarted { .. } => code::POLICY,
         TransportError::Truncated { stdout, .. } => {
             // The partial output is evidence: keep it, bounded like any excerpt.
             let partial =

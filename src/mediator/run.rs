@@ -1,5 +1,8 @@
 //! Running a plan: one task per target under a concurrency bound, each with
 //! its timeout, cancel token and caps; every end becomes a [`TargetResult`].
+//! A transport that paces itself (SSM: AWS applies MaxConcurrency and
+//! MaxErrors) gets its executions without the bound and the max-errors
+//! check; their results are judged and counted here all the same.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +22,7 @@ use crate::inventory::Target;
 use crate::policy::Plan;
 use crate::protocol::validate::{Stdout, validate};
 use crate::protocol::{BpcsInput, Request, ids, sanitize::sanitize_bytes};
-use crate::transport::{Exit, Finished, Job, Progress, TransportError, Transports};
+use crate::transport::{Exit, Fanout, Finished, Job, Progress, TransportError, Transports};
 
 /// How long a transport may take to return after its cancel token fired.
 /// Past it the execution future is dropped, which kills a local child.
@@ -156,10 +159,19 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
         started_at: None,
         clock: Instant::now(),
     };
+    // A transport that paces itself gets every execution at once and
+    // applies --concurrency and --max-errors on the remote side; its
+    // results are still judged and counted here.
+    let paced = shared
+        .mediator
+        .transports
+        .get(attempt.target.transport)
+        .is_some_and(|t| t.paces_itself());
     let permit = tokio::select! {
         biased;
         () = shared.cancel.cancelled() => None,
-        permit = shared.permits.acquire() => permit.ok(),
+        permit = shared.permits.acquire(), if !paced => permit.ok().map(Some),
+        () = std::future::ready(()), if paced => Some(None),
     };
     let Some(_permit) = permit else {
         return finish(
@@ -169,7 +181,7 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
         )
         .await;
     };
-    if let Some(limit) = shared.plan.max_errors {
+    if !paced && let Some(limit) = shared.plan.max_errors {
         let failed = shared.failures.load(Ordering::SeqCst);
         if failed > limit {
             let reason = format!("{failed} targets failed, more than --max-errors {limit}");
@@ -246,7 +258,18 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
     {
         map.insert(attempt.target.name.clone(), cancel.clone());
     }
+    let paced = transport.paces_itself();
     let job = Job {
+        fanout: Fanout {
+            request: plan.request.message_metadata.message_id.clone(),
+            concurrency: plan.concurrency.max(1),
+            max_errors: plan.max_errors,
+            executions: plan
+                .targets
+                .iter()
+                .filter(|t| t.transport == attempt.target.transport)
+                .count(),
+        },
         target: attempt.target.clone(),
         plugin: plan.action.plugin.clone(),
         stdin,
@@ -256,13 +279,20 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         cancel: cancel.clone(),
     };
     let (progress_tx, mut progress_rx) = mpsc::channel(PROGRESS_QUEUE);
+    // The timeout runs from the start, or for a transport that paces
+    // itself from the moment it says the plugin is running.
+    let (running_tx, mut running_rx) = tokio::sync::watch::channel(!paced);
     let mut timed_out = false;
     let run = async {
         let exec = transport.exec(job, progress_tx);
         tokio::pin!(exec);
+        let deadline = async {
+            let _ = running_rx.wait_for(|running| *running).await;
+            tokio::time::sleep(plan.timeout).await;
+        };
         tokio::select! {
             result = &mut exec => return result,
-            () = tokio::time::sleep(plan.timeout) => timed_out = true,
+            () = deadline => timed_out = true,
             () = cancel.cancelled() => {}
         }
         cancel.cancel();
@@ -307,6 +337,9 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
                         .await;
                 }
                 Progress::Note(note) => notes.push(note),
+                Progress::Running => {
+                    let _ = running_tx.send(true);
+                }
             }
         }
         let mut last = Vec::new();
@@ -418,6 +451,10 @@ fn judge(
 ) -> Option<Failure> {
     let finished = match finished {
         Ok(f) => f,
+        // The remote side stopped the fan-out past --max-errors before this one.
+        Err(TransportError::NotStarted { reason, .. }) => {
+            return Some(Failure::Skipped { reason });
+        }
         Err(_) if timed_out => {
             return Some(Failure::Timeout {
                 timeout_ms: millis(plan.timeout),

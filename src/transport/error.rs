@@ -59,6 +59,10 @@ pub enum TransportError {
     /// The remote side ended the execution on its own deadline.
     #[error("{target} timed out on the remote side: {reason}")]
     RemoteTimeout { target: String, reason: String },
+    /// The remote service never started the plugin: it stopped the fan-out
+    /// because more executions failed than `--max-errors` allows.
+    #[error("{target} was not started: {reason}")]
+    NotStarted { target: String, reason: String },
     /// The remote service kept only the start of the output; what it kept
     /// is here, and nothing after it can be trusted to be complete.
     #[error("the output of {target} was truncated: {reason}")]

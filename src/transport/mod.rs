@@ -34,6 +34,22 @@ pub struct Job {
     pub timeout: std::time::Duration,
     /// Cancelled on timeout or operator cancel: kill the process tree and return.
     pub cancel: CancellationToken,
+    /// The request's fan-out policy, for a transport that paces itself.
+    pub fanout: Fanout,
+}
+
+/// What a transport that paces itself ([`Transport::paces_itself`]) needs
+/// to apply the request's policy on the remote side. Other transports ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Fanout {
+    /// The request's `message_id`: only executions of one request share a remote fan-out.
+    pub request: String,
+    /// `--concurrency`: executions of the request running at once.
+    pub concurrency: usize,
+    /// `--max-errors`: start no new execution once more than this many failed.
+    pub max_errors: Option<usize>,
+    /// How many executions of the request go to this transport.
+    pub executions: usize,
 }
 
 /// What a transport reports while it works.
@@ -45,6 +61,10 @@ pub enum Progress {
     Phase(String),
     /// Something worth recording, such as a newly accepted host key.
     Note(String),
+    /// The plugin is now running on the target. Only a transport that paces
+    /// itself sends it: the mediator starts the execution's timeout then,
+    /// not while the remote side keeps it waiting for its turn.
+    Running,
 }
 
 /// How the plugin process ended.
@@ -79,6 +99,15 @@ pub trait Transport: Send + Sync {
         job: Job,
         progress: mpsc::Sender<Progress>,
     ) -> BoxFuture<'_, Result<Finished, TransportError>>;
+
+    /// True when the remote service applies `--concurrency` and
+    /// `--max-errors` itself (SSM's MaxConcurrency and MaxErrors): the
+    /// mediator then hands over every execution of a request at once,
+    /// without its semaphore or its max-errors check, arms each timeout
+    /// on [`Progress::Running`], and still judges every result.
+    fn paces_itself(&self) -> bool {
+        false
+    }
 }
 
 /// The transports available to a mediator, by kind.

@@ -16,6 +16,46 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 pub struct Config {
     /// `dark` (default), `light`, `high-contrast`, `mono`, or any themes/NAME.toml.
     pub theme: Option<String>,
+    /// `[ssm]`: defaults for the SSM transport (console and `rune run`);
+    /// flags and variables win.
+    #[serde(default)]
+    pub ssm: SsmConfig,
+}
+
+/// `[ssm]` in config.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsmConfig {
+    /// Like `--ssm-endpoint`.
+    pub endpoint: Option<String>,
+    /// Like `--ssm-output-bucket`: `OutputS3BucketName`.
+    pub output_bucket: Option<String>,
+    /// Like `--ssm-output-prefix`: `OutputS3KeyPrefix`.
+    pub output_prefix: Option<String>,
+    /// Like `--ssm-output-endpoint`: the S3 endpoint output is read from.
+    pub output_endpoint: Option<String>,
+}
+
+impl SsmConfig {
+    /// SSM settings from the environment, with this table filling the gaps.
+    pub fn settings(&self) -> crate::transport::ssm::SsmSettings {
+        let mut settings = crate::transport::ssm::SsmSettings::from_env();
+        self.fill(&mut settings);
+        settings
+    }
+
+    /// Sets what `settings` lacks from this table.
+    pub fn fill(&self, settings: &mut crate::transport::ssm::SsmSettings) {
+        let fill = |slot: &mut Option<String>, key: &Option<String>| {
+            if slot.is_none() {
+                *slot = key.clone().filter(|v| !v.is_empty());
+            }
+        };
+        fill(&mut settings.endpoint, &self.endpoint);
+        fill(&mut settings.output_bucket, &self.output_bucket);
+        fill(&mut settings.output_prefix, &self.output_prefix);
+        fill(&mut settings.output_endpoint, &self.output_endpoint);
+    }
 }
 
 /// Where the console's files live: `config.toml` and `themes/`.

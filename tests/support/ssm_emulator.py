@@ -9,22 +9,39 @@ one process group per invocation, `AWS_SSM_INSTANCE_ID` set as the agent sets
 it. Output is cut like the agent cuts it (24,000 / 8,000 bytes, then
 "--output truncated--"). Any SigV4 signature is accepted.
 
+SendCommand takes InstanceIds or Targets (Key "InstanceIds" or "tag:K") and
+paces the fan-out as SSM does: at most MaxConcurrency invocations run at once
+(a number or a percentage), and once more than MaxErrors have failed (Failed
+or ExecutionTimedOut; DeliveryTimedOut does not count) the ones not started
+yet end as Status "Cancelled", StatusDetails "Terminated". With an
+OutputS3BucketName the full (uncut) output is also stored under
+<prefix>/<CommandId>/<InstanceId>/awsrunShellScript/0.awsrunShellScript/{stdout,stderr}
+and served by S3 GetObject, path style (GET /<bucket>/<key>).
+
 Usage: ssm_emulator.py --state-dir DIR [--config JSON]
 Prints "PORT <n>" once listening on 127.0.0.1; exits when stdin closes.
 
 Config (all optional):
   region            "eu-west-1"
-  instances         [{"id", "computer_name", "tags": {}, "online": true}]
-  page_size         DescribeInstanceInformation / ListCommandInvocations page size (2)
+  instances         [{"id", "computer_name", "tags": {}, "online": true,
+                      "stuck": false, "broken": false}]
+                    (offline: never delivered, DeliveryTimedOut at the delivery timeout;
+                     stuck: InProgress until cancelled; broken: Failed, runs nothing)
+  page_size         DescribeInstanceInformation page size (2)
+  invocation_page_size   ListCommandInvocations page size (50, SSM's maximum)
   pending_ms        how long an invocation stays Pending (50)
+  delivery_timeout_ms    use this instead of the command's TimeoutSeconds
   faults:
     throttle        {"ops": [op, ...] (all when empty), "count": N}: first N such calls throttled
-    missing_polls   first N GetCommandInvocation calls per invocation: InvocationDoesNotExist
+    missing_polls   first N GetCommandInvocation calls per invocation: InvocationDoesNotExist,
+                    and the first N ListCommandInvocations of a command list none of it
     stuck           invocations stay InProgress, running nothing, until cancelled:
-                    true for every instance, or a list of instance ids
+                    true for every instance, or a list of instance ids (an instance's
+                    own "stuck" flag does the same)
     deny            [op, ...]: AccessDeniedException
     hang            accept every connection and never answer
     stdout_cap, stderr_cap   the agent's caps (24000, 8000)
+    s3              "AccessDenied" or "NoSuchKey": every GetObject fails so
 
 State for tests, under --state-dir: calls.jsonl (every call: operation, request
 body as SSM would store it, HTTP status, whether it was signed) and
@@ -40,6 +57,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -84,6 +102,8 @@ class Emulator:
         self.region = config.get("region", "eu-west-1")
         self.instances = {i["id"]: i for i in config.get("instances", [])}
         self.page_size = int(config.get("page_size", 2))
+        self.invocation_page_size = int(config.get("invocation_page_size", 50))
+        self.delivery_timeout = config.get("delivery_timeout_ms")
         self.pending = config.get("pending_ms", 50) / 1000.0
         self.faults = config.get("faults", {})
         self.lock = threading.Lock()
@@ -177,18 +197,59 @@ class Emulator:
             self.commands[command_id] = command
             for instance in ids:
                 self.invocations[(command_id, instance)] = Invocation(command, instance)
-        for instance in ids:
-            inv = self.invocations[(command_id, instance)]
-            threading.Thread(target=self.execute, args=(inv, "\n".join(commands), timeout),
-                             daemon=True).start()
+        invs = [self.invocations[(command_id, i)] for i in ids]
+        threading.Thread(target=self.schedule, args=(command, invs, "\n".join(commands), timeout),
+                         daemon=True).start()
         return {"Command": command}
+
+    @staticmethod
+    def amount(value, total):
+        """MaxConcurrency / MaxErrors: a number, or a percentage of the targets."""
+        value = str(value).strip()
+        if value.endswith("%"):
+            return total * int(value[:-1]) // 100
+        return int(value)
+
+    def deadline(self, command):
+        if self.delivery_timeout is not None:
+            return command["RequestedDateTime"] + self.delivery_timeout / 1000.0
+        return command["RequestedDateTime"] + command["TimeoutSeconds"]
+
+    def schedule(self, command, invs, script, timeout):
+        """Runs the invocations under MaxConcurrency and MaxErrors."""
+        total = len(invs)
+        concurrency = max(1, self.amount(command["MaxConcurrency"], total))
+        max_errors = self.amount(command["MaxErrors"], total)
+        queue, running = list(invs), []
+        while queue or running:
+            running = [t for t in running if t.is_alive()]
+            with self.lock:
+                errors = sum(1 for i in invs if i.status == "Failed"
+                             or i.details == "ExecutionTimedOut")
+            if errors > max_errors:
+                for inv in queue:
+                    self.end(inv, "Cancelled", "Terminated", -1)
+                queue = []
+            if queue and time.time() >= self.deadline(command):
+                for inv in queue:
+                    self.end(inv, "TimedOut", "DeliveryTimedOut", -1)
+                queue = []
+            while queue and len(running) < concurrency:
+                inv = queue.pop(0)
+                if inv.status in TERMINAL:
+                    continue
+                thread = threading.Thread(target=self.execute, args=(inv, script, timeout),
+                                          daemon=True)
+                thread.start()
+                running.append(thread)
+            time.sleep(0.01)
 
     def execute(self, inv, script, timeout):
         time.sleep(self.pending)
         instance = self.instances[inv.instance]
         if not instance.get("online", True):
             # Never delivered: stays Pending until the delivery timeout.
-            deadline = inv.command["RequestedDateTime"] + inv.command["TimeoutSeconds"]
+            deadline = self.deadline(inv.command)
             while time.time() < deadline and not inv.cancelled:
                 time.sleep(0.05)
             self.end(inv, "TimedOut", "DeliveryTimedOut", -1)
@@ -199,8 +260,14 @@ class Emulator:
             inv.status = inv.details = "InProgress"
             inv.started = time.time()
         stuck = self.faults.get("stuck")
-        if stuck is True or (isinstance(stuck, list) and inv.instance in stuck):
+        listed = isinstance(stuck, list) and inv.instance in stuck
+        if stuck is True or listed or instance.get("stuck"):
             inv.done.wait()
+            return
+        if instance.get("broken"):
+            with self.lock:
+                inv.stderr = "failed to run commands: exit status 1"
+            self.end(inv, "Failed", "Failed", 1)
             return
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -235,6 +302,8 @@ class Emulator:
         with self.lock:
             inv.stdout = self.cut(stdout, self.faults.get("stdout_cap", 24000))
             inv.stderr = self.cut(stderr, self.faults.get("stderr_cap", 8000))
+        self.store(inv, "stdout", out)
+        self.store(inv, "stderr", err)
         if inv.cancelled:
             return
         if timed_out:
@@ -304,24 +373,63 @@ class Emulator:
                 "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
             }
 
+    @staticmethod
+    def s3_key(inv, stream):
+        prefix = inv.command["OutputS3KeyPrefix"].strip("/")
+        return "/".join(p for p in (prefix, inv.command["CommandId"], inv.instance,
+                                    "awsrunShellScript", "0.awsrunShellScript", stream) if p)
+
     def s3_url(self, inv, stream):
         bucket = inv.command["OutputS3BucketName"]
         if not bucket:
             return ""
-        prefix = inv.command["OutputS3KeyPrefix"]
-        key = "/".join(p for p in (prefix, inv.command["CommandId"], inv.instance,
-                                   "awsrunShellScript", "0.awsrunShellScript", stream) if p)
-        return f"https://s3.{self.region}.amazonaws.com/{bucket}/{key}"
+        return f"https://s3.{self.region}.amazonaws.com/{bucket}/{self.s3_key(inv, stream)}"
 
-    def page(self, items, body):
+    def s3_path(self, bucket, key):
+        path = os.path.normpath(os.path.join(self.state_dir, "s3", bucket, key))
+        if not path.startswith(os.path.join(self.state_dir, "s3") + os.sep):
+            raise ValueError("key outside the bucket")
+        return path
+
+    def store(self, inv, stream, data):
+        """The agent's upload of the full output, when the command has a bucket."""
+        bucket = inv.command["OutputS3BucketName"]
+        if not bucket or not data:
+            return
+        path = self.s3_path(bucket, self.s3_key(inv, stream))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def get_object(self, bucket, key):
+        """S3 GetObject: (status, body, error code)."""
+        fault = self.faults.get("s3")
+        if fault == "AccessDenied":
+            return 403, b"", "AccessDenied"
+        if fault == "NoSuchKey":
+            return 404, b"", "NoSuchKey"
+        try:
+            with open(self.s3_path(bucket, key), "rb") as f:
+                return 200, f.read(), None
+        except (OSError, ValueError):
+            return 404, b"", "NoSuchKey"
+
+    def page(self, items, body, most=None):
+        most = most or self.page_size
         start = int(body.get("NextToken") or 0)
-        size = min(int(body.get("MaxResults") or self.page_size), self.page_size)
+        size = min(int(body.get("MaxResults") or most), most)
         chunk = items[start:start + size]
         token = str(start + size) if start + size < len(items) else None
         return chunk, token
 
     def op_ListCommandInvocations(self, body):
         with self.lock:
+            command = self.commands.get(body.get("CommandId"))
+            if command is not None and not body.get("NextToken"):
+                command["_listings"] = command.get("_listings", 0) + 1
+            if command is not None and command.get("_listings", 0) <= self.faults.get("missing_polls", 0):
+                # Just after SendCommand the service may not list the invocations yet.
+                return {"CommandInvocations": []}
             invs = [i for (c, n), i in self.invocations.items()
                     if body.get("CommandId") in (None, c) and body.get("InstanceId") in (None, n)]
             items = []
@@ -349,7 +457,7 @@ class Emulator:
                         "Output": (inv.stdout + inv.stderr)[:2500],
                     }]
                 items.append(item)
-        chunk, token = self.page(items, body)
+        chunk, token = self.page(items, body, self.invocation_page_size)
         out = {"CommandInvocations": chunk}
         if token:
             out["NextToken"] = token
@@ -414,6 +522,31 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        """S3 GetObject, path style: GET /<bucket>/<key>."""
+        em = self.emulator
+        if em.faults.get("hang"):
+            time.sleep(3600)
+            return
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        bucket, _, key = path.lstrip("/").partition("/")
+        status, data, error = em.get_object(bucket, key)
+        em.record({"operation": "GetObject", "request": {"Bucket": bucket, "Key": key},
+                   "status": status, "error": error,
+                   "signed": self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256")})
+        if error:
+            messages = {"AccessDenied": "Access Denied",
+                        "NoSuchKey": "The specified key does not exist."}
+            data = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+                    '<Message>%s</Message><RequestId>0</RequestId></Error>'
+                    % (error, messages[error])).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml" if error else "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amz-request-id", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self):
         em = self.emulator

@@ -422,6 +422,7 @@ mod tests {
             stdout_limit: 1024,
             timeout: Duration::from_secs(5),
             cancel: tokio_util::sync::CancellationToken::new(),
+            fanout: crate::transport::Fanout::default(),
         };
         let (command, _, _) = command(&job);
         // Its own session, as under sshd: the prelude reaps its whole session.

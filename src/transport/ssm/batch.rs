@@ -1,9 +1,11 @@
-//! Coalesces executions of one command on different instances into a
+//! Coalesces executions of one request on different instances into a
 //! single SendCommand: the same bundle, parameters and timeout in the same
 //! region, arriving within a short window, go out together (at most 50
 //! instance ids and a size budget per call). A fan-out then costs one call
 //! and one copy of the bundle, not one per target; each instance still
-//! gets its own envelope. Never polls, never reads output.
+//! gets its own envelope. The request's `--concurrency` and `--max-errors`
+//! become the command's MaxConcurrency and MaxErrors, so AWS paces the
+//! fan-out. Starts the command's poll loop; never reads output.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ssm::Client;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::errors::{About, Verdict, judge};
 use super::script::{self, Common};
-use crate::transport::TransportError;
+use super::watch::{self, SEEN_QUEUE, Seen, Watch};
+use crate::transport::{Fanout, TransportError};
 
 /// SendCommand takes at most this many instance ids.
 pub(super) const MAX_INSTANCES: usize = 50;
@@ -33,6 +36,9 @@ pub(super) struct Key {
     pub plugin: String,
     pub env: Vec<(String, String)>,
     pub timeout_secs: u64,
+    /// Only executions of one request share a command: its MaxErrors must
+    /// count that request's failures alone.
+    pub fanout: Fanout,
 }
 
 /// How a batch is sent; equal for every member of one key.
@@ -42,14 +48,41 @@ pub(super) struct Spec {
     pub region: String,
     /// `executionTimeout`: the agent stops the script after this many seconds.
     pub execution_timeout: u64,
-    /// `TimeoutSeconds`: how long the command may wait for its instance.
-    pub delivery_timeout: i32,
+    /// The action's timeout, which the delivery timeout is made from.
+    pub timeout_secs: u64,
+    pub fanout: Fanout,
     pub output_bucket: Option<String>,
     pub output_prefix: Option<String>,
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
 }
 
-/// The command id once SendCommand accepted it, and the nonce of its status lines.
-pub(super) type Sent = Result<(String, Arc<Common>), TransportError>;
+/// Once SendCommand accepted it: the command id, the nonce of its status
+/// lines, and where the command's poll loop reports this instance.
+pub(super) type Sent = Result<(String, Arc<Common>, mpsc::Receiver<Seen>), TransportError>;
+
+/// SendCommand's delivery `TimeoutSeconds` may not be lower than this …
+const MIN_DELIVERY_TIMEOUT: u64 = 30;
+/// … nor higher than this (30 days).
+const MAX_DELIVERY_TIMEOUT: u64 = 2_592_000;
+
+/// The share of `--concurrency` one command of `members` instances gets:
+/// a request's commands together run at most `--concurrency` instances at
+/// once (each command at least one).
+pub(super) fn max_concurrency(fanout: &Fanout, members: usize) -> usize {
+    let all = fanout.executions.max(members).max(1);
+    (fanout.concurrency.max(1) * members / all).clamp(1, members.max(1))
+}
+
+/// `TimeoutSeconds`: long enough for every wave MaxConcurrency makes to
+/// get its turn, so pacing alone never makes an instance DeliveryTimedOut.
+pub(super) fn delivery_timeout(timeout_secs: u64, members: usize, concurrency: usize) -> i32 {
+    let waves = members.div_ceil(concurrency.max(1)) as u64;
+    let secs = timeout_secs
+        .saturating_mul(waves)
+        .clamp(MIN_DELIVERY_TIMEOUT, MAX_DELIVERY_TIMEOUT);
+    i32::try_from(secs).unwrap_or(i32::MAX)
+}
 
 /// One execution waiting for its command.
 pub(super) struct Member {
@@ -180,6 +213,12 @@ async fn send(spec: Spec, common: Arc<Common>, members: Vec<Member>) {
         crate::catalog::Plugin::Bundle(b) => format!("RUNE bundle sha256:{}", &b.sha256[..16]),
         crate::catalog::Plugin::Installed(_) => "RUNE installed plugin".to_owned(),
     };
+    let concurrency = max_concurrency(&spec.fanout, members.len());
+    // No --max-errors: AWS must never stop the fan-out on its own.
+    let max_errors = spec
+        .fanout
+        .max_errors
+        .map_or_else(|| "100%".to_owned(), |n| n.to_string());
     let result = spec
         .client
         .send_command()
@@ -187,10 +226,13 @@ async fn send(spec: Spec, common: Arc<Common>, members: Vec<Member>) {
         .set_instance_ids(Some(members.iter().map(|m| m.instance.clone()).collect()))
         .parameters("commands", commands)
         .parameters("executionTimeout", vec![spec.execution_timeout.to_string()])
-        .timeout_seconds(spec.delivery_timeout)
-        // RUNE already bounds concurrency and applies --max-errors itself.
-        .max_concurrency("100%")
-        .max_errors("100%")
+        .timeout_seconds(delivery_timeout(
+            spec.timeout_secs,
+            members.len(),
+            concurrency,
+        ))
+        .max_concurrency(concurrency.to_string())
+        .max_errors(max_errors)
         .comment(comment)
         .set_output_s3_bucket_name(spec.output_bucket.clone())
         .set_output_s3_key_prefix(spec.output_prefix.clone())
@@ -202,16 +244,35 @@ async fn send(spec: Spec, common: Arc<Common>, members: Vec<Member>) {
                 .command()
                 .and_then(|c| c.command_id())
                 .map(str::to_owned);
-            for member in members {
-                let answer = match &id {
-                    Some(id) => Ok((id.clone(), Arc::clone(&common))),
-                    None => Err(TransportError::Config {
+            let Some(id) = id else {
+                for member in members {
+                    let _ = member.reply.send(Err(TransportError::Config {
                         target: member.target.clone(),
                         reason: "SSM accepted SendCommand but returned no CommandId".into(),
-                    }),
-                };
-                let _ = member.reply.send(answer);
+                    }));
+                }
+                return;
+            };
+            let mut watches = Vec::with_capacity(members.len());
+            for member in members {
+                let (seen_tx, seen_rx) = mpsc::channel(SEEN_QUEUE);
+                watches.push(Watch {
+                    target: member.target.clone(),
+                    instance: member.instance.clone(),
+                    seen_tx,
+                });
+                let _ = member
+                    .reply
+                    .send(Ok((id.clone(), Arc::clone(&common), seen_rx)));
             }
+            let command = watch::Command {
+                client: spec.client.clone(),
+                region: spec.region.clone(),
+                command_id: id,
+                poll_initial: spec.poll_initial,
+                poll_max: spec.poll_max,
+            };
+            tokio::spawn(watch::follow(command, watches));
             return;
         }
         Err(error) => error,
@@ -240,5 +301,43 @@ async fn send(spec: Spec, common: Arc<Common>, members: Vec<Member>) {
         let about = about(&member, &spec.region);
         let answer = judge(&error, about).into_error(about);
         let _ = member.reply.send(Err(answer));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fanout(concurrency: usize, executions: usize) -> Fanout {
+        Fanout {
+            request: "r".into(),
+            concurrency,
+            max_errors: None,
+            executions,
+        }
+    }
+
+    #[test]
+    fn the_commands_of_a_request_share_its_concurrency() {
+        // 120 targets at --concurrency 60: commands of 50, 50 and 20.
+        let shares: Vec<usize> = [50, 50, 20]
+            .iter()
+            .map(|&n| max_concurrency(&fanout(60, 120), n))
+            .collect();
+        assert_eq!(shares, vec![25, 25, 10]);
+        assert_eq!(
+            max_concurrency(&fanout(16, 5), 5),
+            5,
+            "never above the command"
+        );
+        assert_eq!(max_concurrency(&fanout(2, 120), 20), 1, "never below one");
+        assert_eq!(max_concurrency(&fanout(0, 0), 1), 1);
+    }
+
+    #[test]
+    fn delivery_waits_for_every_wave() {
+        assert_eq!(delivery_timeout(4, 3, 1), 30, "SSM's minimum");
+        assert_eq!(delivery_timeout(60, 50, 10), 300, "five waves of 60 s");
+        assert_eq!(delivery_timeout(u64::MAX, 50, 1), 2_592_000);
     }
 }

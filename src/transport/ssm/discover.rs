@@ -31,7 +31,7 @@ pub async fn discover(
     tags: &[(String, String)],
 ) -> Result<Vec<Instance>, TransportError> {
     let ssm = super::Ssm::new(settings.clone());
-    let (client, region) = ssm.client_for(&discovery_target()).await?;
+    let (super::Regional { client, .. }, region) = ssm.client_for(&discovery_target()).await?;
     let mut request = client.describe_instance_information().max_results(PAGE);
     for (key, value) in tags {
         let filter = InstanceInformationStringFilter::builder()

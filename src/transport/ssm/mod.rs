@@ -1,17 +1,23 @@
 //! The AWS SSM transport on `aws-sdk-ssm`: Run Command with the
 //! AWS-RunShellScript document. The command text carries the bundle and the
-//! envelope (SSM has no stdin); executions of one plan are coalesced into
-//! SendCommands of up to 50 instances; each execution then polls its own
-//! invocation, streams status changes as phases and reads its output at the
-//! end. Credentials and region come from the standard AWS chain, loaded
-//! lazily: nothing here touches AWS configuration until an SSM target runs.
+//! envelope (SSM has no stdin). SSM paces itself: executions of one request
+//! are coalesced into SendCommands of up to 50 instances whose
+//! MaxConcurrency and MaxErrors carry the request's `--concurrency` and
+//! `--max-errors`, so AWS does the fan-out. One poll loop per command
+//! (ListCommandInvocations) reports each instance's status changes as
+//! phases; each execution reads its own output once it is over, from S3
+//! when SSM cut it and an output bucket is set. Credentials and region come
+//! from the standard AWS chain, loaded lazily: nothing here touches AWS
+//! configuration until an SSM target runs.
 //! Moves bytes and exit statuses; never parses plugin JSON, never picks EPS codes.
 
 mod batch;
 mod discover;
 mod errors;
 mod invocation;
+mod output;
 mod script;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,8 +46,6 @@ use errors::About;
 const REMOTE_GRACE: u64 = 15;
 /// The agent accepts an `executionTimeout` of at most two days.
 const MAX_EXECUTION_TIMEOUT: u64 = 172_800;
-/// SendCommand's delivery `TimeoutSeconds` may not be lower than this.
-const MIN_DELIVERY_TIMEOUT: u64 = 30;
 /// How long a cancelled execution waits to learn the id of a command
 /// already on its way, so it can cancel it.
 const SEND_GRACE: Duration = Duration::from_secs(4);
@@ -56,9 +60,15 @@ pub struct SsmSettings {
     /// Endpoint override (`--ssm-endpoint`, `RUNE_SSM_ENDPOINT`): a VPC
     /// endpoint, or an emulator. Plain `http://` only to loopback.
     pub endpoint: Option<String>,
-    /// `OutputS3BucketName`: the agent also writes the full output there.
+    /// `OutputS3BucketName` (`--ssm-output-bucket`): the agent also writes
+    /// the full output there, and RUNE reads stdout back when SSM cut it.
     pub output_bucket: Option<String>,
+    /// `OutputS3KeyPrefix` (`--ssm-output-prefix`).
     pub output_prefix: Option<String>,
+    /// S3 endpoint override for reading output (`--ssm-output-endpoint`):
+    /// an S3 VPC endpoint, or an emulator; addressed path-style. Plain
+    /// `http://` only to loopback.
+    pub output_endpoint: Option<String>,
     /// TCP connect timeout of each call.
     pub connect_timeout: Duration,
     /// One HTTP attempt; a silent endpoint fails after this.
@@ -87,6 +97,7 @@ impl Default for SsmSettings {
             endpoint: None,
             output_bucket: None,
             output_prefix: None,
+            output_endpoint: None,
             connect_timeout: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(60),
@@ -101,15 +112,33 @@ impl Default for SsmSettings {
 }
 
 impl SsmSettings {
-    /// Defaults plus `RUNE_SSM_ENDPOINT` and `RUNE_SSM_OUTPUT_BUCKET`.
+    /// Defaults plus `RUNE_SSM_ENDPOINT`, `RUNE_SSM_OUTPUT_BUCKET`,
+    /// `RUNE_SSM_OUTPUT_PREFIX` and `RUNE_SSM_OUTPUT_ENDPOINT`.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Self {
             endpoint: var("RUNE_SSM_ENDPOINT"),
             output_bucket: var("RUNE_SSM_OUTPUT_BUCKET"),
             output_prefix: var("RUNE_SSM_OUTPUT_PREFIX"),
+            output_endpoint: var("RUNE_SSM_OUTPUT_ENDPOINT"),
             ..Self::default()
         }
+    }
+
+    /// RUNE's timeouts for every AWS call.
+    fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.operation_timeout)
+            .build()
+    }
+
+    /// Standard retries with RUNE's attempts and first backoff.
+    fn retries(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(self.initial_backoff)
     }
 
     /// The AWS configuration to use: the one given, or the chain read now.
@@ -129,18 +158,10 @@ impl SsmSettings {
 
     /// A client for `region` with RUNE's timeouts, retries and endpoint.
     fn client(&self, base: &aws_config::SdkConfig, region: &str) -> Client {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(self.connect_timeout)
-            .operation_attempt_timeout(self.attempt_timeout)
-            .operation_timeout(self.operation_timeout)
-            .build();
-        let retry = RetryConfig::standard()
-            .with_max_attempts(self.max_attempts.max(1))
-            .with_initial_backoff(self.initial_backoff);
         let mut config = aws_sdk_ssm::config::Builder::from(base)
             .region(Region::new(region.to_owned()))
-            .timeout_config(timeouts)
-            .retry_config(retry);
+            .timeout_config(self.timeouts())
+            .retry_config(self.retries());
         if let Some(endpoint) = &self.endpoint {
             config = config.endpoint_url(endpoint);
         }
@@ -155,7 +176,7 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
         return Ok(());
     }
     let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!("the SSM endpoint {url:?} must start with https://"));
+        return Err(format!("the endpoint {url:?} must start with https://"));
     };
     let authority = rest.split('/').next().unwrap_or("");
     let host = match authority.strip_prefix('[') {
@@ -170,9 +191,16 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "the SSM endpoint {url:?} is plain http to a non-loopback host; use https://"
+            "the endpoint {url:?} is plain http to a non-loopback host; use https://"
         ))
     }
+}
+
+/// What one region needs.
+#[derive(Clone)]
+struct Regional {
+    client: Client,
+    output: Option<Arc<output::OutputStore>>,
 }
 
 /// Runs plugins through SSM Run Command.
@@ -180,7 +208,8 @@ pub struct Ssm {
     settings: SsmSettings,
     /// The AWS chain, read on first use only.
     base: OnceCell<aws_config::SdkConfig>,
-    clients: Mutex<HashMap<String, Client>>,
+    /// Per region: the SSM client and, with an output bucket, the S3 reader.
+    clients: Mutex<HashMap<String, Regional>>,
     batches: Arc<Dispatcher>,
 }
 
@@ -197,13 +226,16 @@ impl Ssm {
     }
 
     /// The client for `target`'s region: its own, `--aws-region`, or the chain's.
-    async fn client_for(&self, target: &Target) -> Result<(Client, String), TransportError> {
+    async fn client_for(&self, target: &Target) -> Result<(Regional, String), TransportError> {
         let config = |reason: String| TransportError::Config {
             target: target.name.clone(),
             reason,
         };
         if let Some(endpoint) = &self.settings.endpoint {
-            check_endpoint(endpoint).map_err(config)?;
+            check_endpoint(endpoint).map_err(&config)?;
+        }
+        if let Some(endpoint) = &self.settings.output_endpoint {
+            check_endpoint(endpoint).map_err(&config)?;
         }
         let base = self.base.get_or_init(|| self.settings.load()).await;
         let region = target
@@ -219,11 +251,14 @@ impl Ssm {
                 )
             })?;
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let client = clients
+        let regional = clients
             .entry(region.clone())
-            .or_insert_with(|| self.settings.client(base, &region))
+            .or_insert_with(|| Regional {
+                client: self.settings.client(base, &region),
+                output: output::OutputStore::new(base, &region, &self.settings).map(Arc::new),
+            })
             .clone();
-        Ok((client, region))
+        Ok((regional, region))
     }
 
     async fn run(
@@ -238,7 +273,7 @@ impl Ssm {
             });
         };
         let _ = progress.send(Progress::Phase("sending".into())).await;
-        let (client, region) = self.client_for(&job.target).await?;
+        let (Regional { client, output }, region) = self.client_for(&job.target).await?;
         if let Some(endpoint) = &self.settings.endpoint {
             let note = format!("SSM endpoint override in use: {endpoint}");
             let _ = progress.send(Progress::Note(note)).await;
@@ -256,15 +291,18 @@ impl Ssm {
             plugin: plugin_id,
             env: job.env.clone(),
             timeout_secs,
+            fanout: job.fanout.clone(),
         };
         let spec = Spec {
             client: client.clone(),
             region: region.clone(),
             execution_timeout: (timeout_secs + REMOTE_GRACE).clamp(1, MAX_EXECUTION_TIMEOUT),
-            delivery_timeout: i32::try_from(timeout_secs.max(MIN_DELIVERY_TIMEOUT))
-                .unwrap_or(i32::MAX),
+            timeout_secs,
+            fanout: job.fanout.clone(),
             output_bucket: self.settings.output_bucket.clone(),
             output_prefix: self.settings.output_prefix.clone(),
+            poll_initial: self.settings.poll_initial,
+            poll_max: self.settings.poll_max,
         };
         let (reply, mut answer) = oneshot::channel();
         let (plugin, env) = (job.plugin.clone(), job.env.clone());
@@ -280,7 +318,7 @@ impl Ssm {
             },
         )?;
         let lost = |_| TransportError::Io("the SSM send task ended without an answer".into());
-        let (command_id, common) = tokio::select! {
+        let (command_id, common, seen_rx) = tokio::select! {
             sent = &mut answer => sent.map_err(lost)??,
             () = job.cancel.cancelled() => {
                 if self.batches.withdraw(&key, ticket) {
@@ -309,10 +347,11 @@ impl Ssm {
             stdout_limit: job.stdout_limit,
             poll_initial: self.settings.poll_initial,
             poll_max: self.settings.poll_max,
+            output: output.as_deref(),
             cancel: &job.cancel,
             progress: &progress,
         };
-        invocation.follow().await
+        invocation.follow(seen_rx).await
     }
 }
 
@@ -323,6 +362,11 @@ impl Transport for Ssm {
         progress: mpsc::Sender<Progress>,
     ) -> BoxFuture<'_, Result<Finished, TransportError>> {
         Box::pin(self.run(job, progress))
+    }
+
+    /// MaxConcurrency and MaxErrors on each SendCommand do the pacing.
+    fn paces_itself(&self) -> bool {
+        true
     }
 }
 

@@ -13,6 +13,10 @@ const TEMPLATE: &str = include_str!("script.sh");
 /// Status lines are looked for this far into stdout, no further.
 const MAX_PREAMBLE: usize = 4096;
 
+/// Bytes the script's status lines may add around the plugin's stdout:
+/// the preamble, then the END line (`\nRUNE1 END <nonce> <status>\n`).
+pub(super) const FRAME_BYTES: usize = MAX_PREAMBLE + 64;
+
 /// What the SSM agent appends to stdout when it cut the output short.
 pub(super) const TRUNCATED_SUFFIX: &str = "--output truncated--";
 

@@ -232,3 +232,65 @@ fn discovery_pages_through_instances_and_appends_to_the_inventory() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn config_toml_names_the_output_bucket_and_cut_stdout_comes_from_s3() {
+    let emulator = Emulator::with_instances(1, json!({}));
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config/rune");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[ssm]\noutput_bucket = \"rune-output\"\noutput_prefix = \"from-config\"\noutput_endpoint = \"{}\"\n",
+            emulator.endpoint()
+        ),
+    )
+    .unwrap();
+    let inv = home.path().join("inventory.toml");
+    std::fs::write(
+        &inv,
+        format!(
+            "[[targets]]\nname = \"db-1\"\ntransport = \"ssm\"\ninstance_id = \"{}\"\n",
+            instance_id(1)
+        ),
+    )
+    .unwrap();
+    let mut cmd = rune(home.path());
+    aws_env(&mut cmd, home.path(), &emulator.endpoint());
+    let out = cmd
+        .arg("--catalog")
+        .arg(crate::support::root().join("tests/fixtures/catalog"))
+        .arg("--inventory")
+        .arg(&inv)
+        .args([
+            "run",
+            "misbehave",
+            "-t",
+            "db-1",
+            "-p",
+            "case=big",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let blob = &doc["results"][0]["output"]["payload"]["output_data"]["blob"];
+    assert_eq!(blob.as_str().unwrap().len(), 100_000);
+    let gets = emulator.calls_of("GetObject");
+    assert_eq!(gets.len(), 1);
+    assert!(
+        gets[0]["request"]["Key"]
+            .as_str()
+            .unwrap()
+            .starts_with("from-config/")
+    );
+}

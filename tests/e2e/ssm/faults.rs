@@ -96,6 +96,10 @@ async fn an_invocation_not_listed_yet_is_polled_again() {
         .filter(|c| c["error"] == "InvocationDoesNotExist")
         .collect();
     assert_eq!(missing.len(), 3);
+    assert!(
+        emulator.calls_of("ListCommandInvocations").len() > 3,
+        "three empty listings, then the invocation"
+    );
 }
 
 #[tokio::test]
@@ -325,6 +329,43 @@ async fn an_endpoint_that_never_answers_fails_in_bounded_time() {
         "{}",
         reason(result)
     );
+}
+
+#[tokio::test]
+async fn an_instance_that_never_picks_the_command_up_is_undeliverable_in_bounded_time() {
+    let emulator = Emulator::start(json!({
+        "region": super::REGION,
+        "instances": [{"id": super::instance_id(1), "online": false}],
+        "delivery_timeout_ms": 1500,
+    }));
+    let clock = Instant::now();
+    let (report, events) = run_on(
+        emulator.mediator(emulator.settings()),
+        &shipped_catalog(),
+        &inventory(1),
+        on_first("noop", &[]),
+    )
+    .await;
+    let result = &report.results[0];
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        clock.elapsed()
+    );
+    assert_eq!(eps_code(result), code::NETWORK, "{}", reason(result));
+    assert!(
+        reason(result).contains("could not deliver the command"),
+        "{}",
+        reason(result)
+    );
+    let phases = super::phases(&events);
+    assert_eq!(
+        phases.last().map(String::as_str),
+        Some("TimedOut (DeliveryTimedOut)"),
+        "{phases:?}"
+    );
+    assert!(!phases.iter().any(|p| p == "InProgress"), "{phases:?}");
+    assert!(emulator.calls_of("CancelCommand").is_empty());
 }
 
 /// True while a process works in a directory under `dir`.

@@ -4,7 +4,9 @@
 //! lists, the secret refusal, discovery and the CLI.
 
 mod cli;
+mod fanout;
 mod faults;
+mod output;
 mod runs;
 mod secrets;
 

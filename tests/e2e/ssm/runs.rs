@@ -193,7 +193,11 @@ async fn each_status_change_is_a_phase() {
 
 #[tokio::test]
 async fn a_fan_out_shares_one_send_command_and_each_instance_gets_its_own_envelope() {
-    let emulator = Emulator::with_instances(5, json!({}));
+    let emulator = Emulator::start(json!({
+        "region": REGION,
+        "instances": instances(5),
+        "invocation_page_size": 2,
+    }));
     let mut req = request("noop", &[]);
     req.selector.names = vec!["ssm-[0-9]".into()];
     let (report, _) = run_on(
@@ -236,6 +240,7 @@ async fn a_fan_out_shares_one_send_command_and_each_instance_gets_its_own_envelo
     assert_eq!(timeout, 30 + 15, "noop's 30s timeout plus the remote grace");
     // Every per-instance invocation of that one command is listed on its own.
     let command_id = command_id_of(&emulator, &sends[0]);
+    let before = emulator.calls_of("ListCommandInvocations").len();
     let listed: Vec<_> = emulator
         .client()
         .list_command_invocations()
@@ -256,7 +261,7 @@ async fn a_fan_out_shares_one_send_command_and_each_instance_gets_its_own_envelo
             .all(|i| i.status().unwrap().as_str() == "Success")
     );
     assert_eq!(
-        emulator.calls_of("ListCommandInvocations").len(),
+        emulator.calls_of("ListCommandInvocations").len() - before,
         3,
         "two per page"
     );
