@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     let again = canonical(&decoded);
     assert_eq!(again, body, "canonical form changed across decode");
     let seq = i64::try_from(data.len()).unwrap_or(i64::MAX);
-    assert_eq!(event(seq, &again).hash(&GENESIS), event(seq, &body).hash(&GENESIS));
+    assert_eq!(
+        event(seq, &again).hash(&GENESIS),
+        event(seq, &body).hash(&GENESIS)
+    );
     assert_eq!(event(seq, &again).encode(), event(seq, &body).encode());
 });
 

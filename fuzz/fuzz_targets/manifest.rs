@@ -44,7 +44,9 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     for (name, value) in &values {
-        let param = action.param(name).expect("coerce returns declared parameters only");
+        let param = action
+            .param(name)
+            .expect("coerce returns declared parameters only");
         assert_eq!(catalog::check_value(param, value), Ok(()));
     }
     for param in action.params.iter().filter(|p| p.required) {
