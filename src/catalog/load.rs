@@ -98,22 +98,55 @@ fn check_verify_names(catalog: &mut Catalog) {
 }
 
 fn load_one(root: &Path, path: &Path) -> Result<Action, CatalogError> {
-    let err = |field: Option<&str>, msg: String| CatalogError::new(path, field, msg);
-    let (meta, mut handle) = open_trusted(root, path).map_err(|m| err(None, m))?;
+    let err = |msg: String| CatalogError::new(path, None, msg);
+    let (meta, mut handle) = open_trusted(root, path).map_err(err)?;
     let size = meta.len();
     if size > MAX_MANIFEST_BYTES {
-        return Err(err(
-            None,
-            format!("is {size} bytes; a manifest may be at most {MAX_MANIFEST_BYTES}"),
-        ));
+        return Err(err(format!(
+            "is {size} bytes; a manifest may be at most {MAX_MANIFEST_BYTES}"
+        )));
     }
     let mut bytes = Vec::new();
     handle
         .read_to_end(&mut bytes)
-        .map_err(|e| err(None, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| err(None, format!("is not UTF-8: {e}")))?;
+        .map_err(|e| err(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| err(format!("is not UTF-8: {e}")))?;
+    check_manifest(path, &text, |source, files| match source {
+        Source::Installed(installed) => Ok(Plugin::Installed(installed.to_owned())),
+        Source::Entry(entry) => bundle_of(root, path, entry, files),
+    })
+}
+
+/// Parses and checks one manifest's text exactly as [`load`] does, but reads
+/// no bundle files: an `entry` action gets an empty bundle. `path` names the
+/// file in errors and its folder must match `name`. Exposed for the fuzz
+/// targets and property tests, which must not touch the disk per input.
+#[doc(hidden)]
+pub fn parse_manifest(path: &Path, text: &str) -> Result<Action, CatalogError> {
+    check_manifest(path, text, |source, _| match source {
+        Source::Installed(installed) => Ok(Plugin::Installed(installed.to_owned())),
+        Source::Entry(entry) => Bundle::build(entry.to_owned(), String::new(), Vec::new())
+            .map(|b| Plugin::Bundle(Arc::new(b)))
+            .map_err(|e| CatalogError::new(path, Some("files"), e.to_string())),
+    })
+}
+
+/// Where an action's code comes from, as checked before any file is read.
+enum Source<'a> {
+    Entry(&'a str),
+    Installed(&'a str),
+}
+
+/// Everything a manifest must satisfy that can be checked from its text;
+/// `plugin` turns the checked source (and `files`) into the action's plugin.
+fn check_manifest(
+    path: &Path,
+    text: &str,
+    plugin: impl FnOnce(Source<'_>, &[String]) -> Result<Plugin, CatalogError>,
+) -> Result<Action, CatalogError> {
+    let err = |field: Option<&str>, msg: String| CatalogError::new(path, field, msg);
     let file: ManifestFile =
-        toml::from_str(&text).map_err(|e| err(None, e.to_string().trim_end().to_owned()))?;
+        toml::from_str(text).map_err(|e| err(None, e.to_string().trim_end().to_owned()))?;
     let folder = path
         .parent()
         .and_then(Path::file_name)
@@ -130,7 +163,7 @@ fn load_one(root: &Path, path: &Path) -> Result<Action, CatalogError> {
         }
     }
     let timeout = parse_duration(&file.timeout).map_err(|m| err(Some("timeout"), m))?;
-    let plugin = plugin_of(root, path, &file)?;
+    let plugin = plugin(source_of(path, &file)?, &file.files)?;
     let mut params = Vec::with_capacity(file.params.len());
     for (name, spec) in &file.params {
         let field = format!("params.{name}");
@@ -171,7 +204,7 @@ fn check_name(name: &str, folder: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn plugin_of(root: &Path, manifest: &Path, file: &ManifestFile) -> Result<Plugin, CatalogError> {
+fn source_of<'a>(manifest: &Path, file: &'a ManifestFile) -> Result<Source<'a>, CatalogError> {
     let err = |field: &str, msg: String| CatalogError::new(manifest, Some(field), msg);
     match (&file.entry, &file.installed) {
         (Some(_), Some(_)) => Err(err(
@@ -186,38 +219,43 @@ fn plugin_of(root: &Path, manifest: &Path, file: &ManifestFile) -> Result<Plugin
             "installed",
             format!("{path:?} must be an absolute path on the target"),
         )),
-        (None, Some(path)) => {
-            if !file.files.is_empty() {
-                return Err(err(
-                    "files",
-                    "cannot be pushed along with an installed plugin".into(),
-                ));
-            }
-            Ok(Plugin::Installed(path.clone()))
-        }
-        (Some(entry), None) => {
-            let action_dir = manifest.parent().unwrap_or(root);
-            let entry_file = bundle_file(root, action_dir, entry).map_err(|m| err("entry", m))?;
-            if !entry_file.executable && !entry.ends_with(".sh") {
-                return Err(err(
-                    "entry",
-                    format!("{entry:?} is not executable and does not end in .sh"),
-                ));
-            }
-            let mut files = vec![entry_file.clone()];
-            for extra in &file.files {
-                files.push(bundle_file(root, action_dir, extra).map_err(|m| err("files", m))?);
-            }
-            let workdir = action_dir
-                .strip_prefix(root)
-                .unwrap_or(Path::new(""))
-                .display()
-                .to_string();
-            let bundle = Bundle::build(entry_file.path, workdir, files)
-                .map_err(|e| err("files", e.to_string()))?;
-            Ok(Plugin::Bundle(Arc::new(bundle)))
-        }
+        (None, Some(_)) if !file.files.is_empty() => Err(err(
+            "files",
+            "cannot be pushed along with an installed plugin".into(),
+        )),
+        (None, Some(path)) => Ok(Source::Installed(path)),
+        (Some(entry), None) => Ok(Source::Entry(entry)),
     }
+}
+
+/// Reads the entry and extra files into the action's bundle.
+fn bundle_of(
+    root: &Path,
+    manifest: &Path,
+    entry: &str,
+    extra: &[String],
+) -> Result<Plugin, CatalogError> {
+    let err = |field: &str, msg: String| CatalogError::new(manifest, Some(field), msg);
+    let action_dir = manifest.parent().unwrap_or(root);
+    let entry_file = bundle_file(root, action_dir, entry).map_err(|m| err("entry", m))?;
+    if !entry_file.executable && !entry.ends_with(".sh") {
+        return Err(err(
+            "entry",
+            format!("{entry:?} is not executable and does not end in .sh"),
+        ));
+    }
+    let mut files = vec![entry_file.clone()];
+    for extra in extra {
+        files.push(bundle_file(root, action_dir, extra).map_err(|m| err("files", m))?);
+    }
+    let workdir = action_dir
+        .strip_prefix(root)
+        .unwrap_or(Path::new(""))
+        .display()
+        .to_string();
+    let bundle =
+        Bundle::build(entry_file.path, workdir, files).map_err(|e| err("files", e.to_string()))?;
+    Ok(Plugin::Bundle(Arc::new(bundle)))
 }
 
 /// Reads one file of a bundle, refusing paths that leave the catalog.
@@ -348,3 +386,6 @@ fn compile(pattern: &str) -> Result<Regex, String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

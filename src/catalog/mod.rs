@@ -14,7 +14,7 @@ mod trust;
 
 pub use bundle::{Bundle, BundleFile};
 pub use error::{CatalogError, ParamError};
-pub use load::{Catalog, default_dir, load};
+pub use load::{Catalog, default_dir, load, parse_manifest};
 pub use manifest::{Action, Param, ParamType, Plugin, Risk, TransportKind, parse_duration};
 pub use params::{check_value, coerce, complete, parse_assignments, parse_text, redact};
 pub use search::{Match, search};

@@ -239,3 +239,6 @@ mod tests {
         assert!(error.contains(phrase), "{error} lacks {phrase:?}");
     }
 }
+
+#[cfg(test)]
+mod props;
