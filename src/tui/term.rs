@@ -38,6 +38,8 @@ pub struct Options {
     pub theme: Theme,
     /// Where `e` writes exports.
     pub export_dir: PathBuf,
+    /// Targets a run runs at once.
+    pub concurrency: usize,
 }
 
 /// Runs the console until the operator quits.
@@ -73,6 +75,7 @@ async fn event_loop(
         options.theme,
         Operator::current(),
     );
+    app.concurrency = options.concurrency;
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(QUEUE);
     let mut effects = Effects {
         catalog,
