@@ -223,6 +223,7 @@ fn main() {
     );
     s.keys(&["Enter"]);
     s.wait_for("confirm flood", Duration::from_secs(10));
+    let loop_cpu_before = probe::thread_cpu(s.pid, s.pid);
     let sampler = probe::Sampler::start(s.pid);
     let submitted = Instant::now();
     s.key("Enter");
@@ -238,6 +239,7 @@ fn main() {
     let mut flood = Keys::default();
     press_keys(&s, &mut flood, usize::MAX, done);
     let run_wall = submitted.elapsed().as_secs_f64();
+    let loop_cpu = probe::thread_cpu(s.pid, s.pid) - loop_cpu_before;
     if flood.running < load.targets {
         eprintln!(
             "console_loop: at most {} of {} targets were seen running at once",
@@ -322,8 +324,9 @@ fn main() {
         probe::mib(peak)
     );
     println!(
-        "| rune CPU during the run (all threads) | {run_cpu:.1} s = {:.0} % of a core |",
-        run_cpu / run_end.max(1e-9) * 100.0
+        "| rune CPU during the run: all threads · the console loop's thread | {run_cpu:.1} s = {:.0} % of a core · {loop_cpu:.1} s = {:.0} % |",
+        run_cpu / run_end.max(1e-9) * 100.0,
+        loop_cpu / run_end.max(1e-9) * 100.0
     );
     println!(
         "| plugins' CPU (bash + perl, {} processes) | {:.1} s |",

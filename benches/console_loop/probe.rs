@@ -51,6 +51,25 @@ pub fn sample(pid: u32, since: Instant, ticks: f64) -> Option<Sample> {
     })
 }
 
+/// CPU seconds of one thread: the main thread runs the console loop
+/// (`block_on`), the rest is the mediator, the recorder and their I/O.
+pub fn thread_cpu(pid: u32, tid: u32) -> f64 {
+    let ticks = clock_ticks();
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<String> = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            Some((tick(11)? + tick(12)?) / ticks)
+        })
+        .unwrap_or(0.0)
+}
+
 /// Samples every 100 ms until stopped.
 pub struct Sampler {
     stop: Arc<AtomicBool>,

@@ -5,11 +5,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// rune's pid once known, for the signal and budget paths that cannot reach the session.
 static RUNE_PID: AtomicU32 = AtomicU32::new(0);
+/// The tmux server's socket file, once it runs.
+static SOCKET_PATH: OnceLock<PathBuf> = OnceLock::new();
+/// The temp HOME, for the exits that skip its destructor.
+static TEMP_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Cleans up and exits without unwinding (signals, the time budget).
+fn abandon(code: i32) -> ! {
+    cleanup();
+    if let Some(dir) = TEMP_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    std::process::exit(code);
+}
 
 fn socket() -> String {
     format!("rune-cbench-{}", std::process::id())
@@ -19,16 +33,11 @@ fn socket() -> String {
 /// are rune's children and die with it or on their next write to a closed pipe).
 pub fn cleanup() {
     // Never panics: this also runs while a panic unwinds.
-    let path = Command::new("tmux")
-        .args(["-L", &socket(), "display-message", "-p", "#{socket_path}"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
     let _ = Command::new("tmux")
         .args(["-L", &socket(), "kill-server"])
         .output();
-    // kill-server leaves the socket file behind.
-    if path.ends_with(&socket()) {
+    // The server leaves its socket file behind, whether killed or done.
+    if let Some(path) = SOCKET_PATH.get() {
         let _ = std::fs::remove_file(path);
     }
     let pid = RUNE_PID.load(Ordering::SeqCst);
@@ -46,8 +55,7 @@ pub fn guard(budget: Duration) {
     std::thread::spawn(move || {
         std::thread::sleep(budget);
         eprintln!("console_loop: over the {budget:?} budget; stopping");
-        cleanup();
-        std::process::exit(2);
+        abandon(2);
     });
     std::thread::spawn(|| {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -67,8 +75,7 @@ pub fn guard(budget: Duration) {
                 _ = term.recv() => {}
             }
         });
-        cleanup();
-        std::process::exit(130);
+        abandon(130);
     });
 }
 
@@ -124,6 +131,7 @@ impl Session {
     pub fn start(load: &Load, cols: u16, rows: u16) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
+        let _ = TEMP_DIR.set(root.to_path_buf());
         let timeout = load.seconds * 4 + 60;
         write(
             &root.join("catalog/flood/action.toml"),
@@ -178,6 +186,11 @@ impl Session {
             "tmux new-session: {}",
             String::from_utf8_lossy(&started.stderr)
         );
+        let path = tmux(&["display-message", "-p", "#{socket_path}"]);
+        let path = PathBuf::from(String::from_utf8_lossy(&path.stdout).trim());
+        if path.ends_with(socket()) {
+            let _ = SOCKET_PATH.set(path);
+        }
         let mut session = Self {
             dir,
             journal,
