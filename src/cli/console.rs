@@ -23,6 +23,7 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     warn_broken(&catalog);
     let inventory = load_inventory(cli)?;
     let config = load_config()?;
+    let concurrency = config.concurrency.unwrap_or(crate::tui::app::CONCURRENCY);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let name = if no_color {
         "mono".to_owned()
@@ -48,13 +49,18 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
     for warning in warnings {
         eprintln!("rune: warning: {warning}");
     }
+    let mut mediator = Mediator::new(transports);
+    if let Some(lines) = config.max_stderr_lines {
+        mediator.limits.stream_lines = lines;
+    }
     crate::tui::run(crate::tui::Options {
         catalog,
         inventory,
         journal: journal_path(cli)?,
-        mediator: Mediator::new(transports),
+        mediator,
         theme,
         export_dir: std::env::current_dir()?,
+        concurrency,
     })
     .await?;
     Ok(EXIT_OK)

@@ -6,6 +6,6 @@ mod decide;
 mod plan;
 mod verify;
 
-pub use decide::{Confirmation, ParamInput, Refusal, RunRequest, Source, decide};
+pub use decide::{Confirmation, MAX_CONCURRENCY, ParamInput, Refusal, RunRequest, Source, decide};
 pub use plan::{Operator, Plan};
 pub use verify::verify_request;

@@ -96,7 +96,12 @@ pub struct App {
     pub quit: bool,
     /// Who runs requests from this console (read once at start: update does no I/O).
     pub operator: crate::policy::Operator,
+    /// Targets a run from this console runs at once (`concurrency` in config.toml).
+    pub concurrency: usize,
 }
+
+/// Targets running at once unless config.toml says otherwise: the CLI's default.
+pub const CONCURRENCY: usize = 16;
 
 impl App {
     pub fn new(
@@ -126,6 +131,7 @@ impl App {
             size: (100, 30),
             quit: false,
             operator,
+            concurrency: CONCURRENCY,
         }
     }
 

@@ -20,6 +20,12 @@ pub struct Config {
     /// flags and variables win.
     #[serde(default)]
     pub ssm: SsmConfig,
+    /// Targets a console run runs at once, 1..=1024 [default: 16, as `rune run`].
+    pub concurrency: Option<usize>,
+    /// Stderr lines streamed (and journalled) per execution, like
+    /// `rune run --max-stderr-lines` [default: 10,000]; later lines are counted
+    /// and kept in the tail.
+    pub max_stderr_lines: Option<u64>,
 }
 
 /// `[ssm]` in config.toml.
@@ -69,7 +75,18 @@ impl Config {
         let Some(text) = read_small(path)? else {
             return Ok(Self::default());
         };
-        toml::from_str(&text).map_err(|e| describe(path, &text, &e))
+        let config: Self = toml::from_str(&text).map_err(|e| describe(path, &text, &e))?;
+        // Checked here so a bad value stops the console before it opens, not at the first run.
+        if let Some(n) = config.concurrency
+            && !(1..=crate::policy::MAX_CONCURRENCY).contains(&n)
+        {
+            return Err(format!(
+                "{}: concurrency must be 1..={}, not {n}",
+                path.display(),
+                crate::policy::MAX_CONCURRENCY
+            ));
+        }
+        Ok(config)
     }
 }
 
@@ -142,13 +159,37 @@ mod tests {
     )]
     #[case::unknown_field(
         b"theme = \"dark\"\ncolour = \"red\"\n",
-        "config.toml:2:1: unknown field `colour`, expected `theme`"
+        "config.toml:2:1: unknown field `colour`, expected one of `theme`"
     )]
     #[case::malformed(b"theme = \"dark\n", "config.toml:1:")]
     #[case::not_utf8(b"# ok\ntheme = \"\xff\"\n", "config.toml:2: is not UTF-8")]
     fn bad_configs_name_file_line_and_field(#[case] bytes: &[u8], #[case] expected: &str) {
         let error = load(bytes).unwrap_err();
         assert!(error.contains(expected), "{error}");
+    }
+
+    #[test]
+    fn config_takes_a_concurrency_within_the_engines_bounds() {
+        assert_eq!(load(b"concurrency = 50").unwrap().concurrency, Some(50));
+        assert_eq!(load(b"").unwrap().concurrency, None);
+        let zero = load(b"concurrency = 0").unwrap_err();
+        assert!(
+            zero.contains("concurrency must be 1..=1024, not 0"),
+            "{zero}"
+        );
+        assert!(load(b"concurrency = 5000").is_err());
+        assert!(load(b"concurrency = \"all\"").is_err());
+    }
+
+    #[test]
+    fn config_takes_a_stream_line_cap() {
+        assert_eq!(
+            load(b"max_stderr_lines = 1000000")
+                .unwrap()
+                .max_stderr_lines,
+            Some(1_000_000)
+        );
+        assert!(load(b"max_stderr_lines = -1").is_err());
     }
 
     #[test]

@@ -28,6 +28,11 @@ use crate::policy::{Operator, Plan, RunRequest, decide, verify_request};
 const FRAME: Duration = Duration::from_millis(50);
 /// Messages queued between background work and the loop.
 const QUEUE: usize = 4096;
+/// Queued messages handled per turn before keys are polled again: a stderr
+/// flood costs one `select!` (and one poll of the terminal, which contends
+/// with crossterm's reader thread) per batch instead of per line, and a key
+/// waits at most one batch (microseconds of `update`).
+const BATCH: usize = 256;
 
 /// What the console needs from the command line.
 pub struct Options {
@@ -38,6 +43,8 @@ pub struct Options {
     pub theme: Theme,
     /// Where `e` writes exports.
     pub export_dir: PathBuf,
+    /// Targets a run runs at once.
+    pub concurrency: usize,
 }
 
 /// Runs the console until the operator quits.
@@ -77,6 +84,7 @@ async fn event_loop(
         options.theme,
         Operator::current(),
     );
+    app.concurrency = options.concurrency;
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(QUEUE);
     let mut effects = Effects {
         catalog,
@@ -116,6 +124,13 @@ async fn event_loop(
         let immediate = matches!(msg, Msg::Key(_) | Msg::Resize(..));
         for cmd in update(&mut app, msg) {
             effects.perform(cmd);
+        }
+        if !immediate {
+            for msg in queued(&mut msg_rx, BATCH) {
+                for cmd in update(&mut app, msg) {
+                    effects.perform(cmd);
+                }
+            }
         }
         dirty = true;
         if immediate {
@@ -258,6 +273,11 @@ impl Effects {
     }
 }
 
+/// Up to `max` messages already waiting, without waiting for more.
+fn queued(rx: &mut mpsc::Receiver<Msg>, max: usize) -> impl Iterator<Item = Msg> + '_ {
+    std::iter::from_fn(|| rx.try_recv().ok()).take(max)
+}
+
 /// Runs a journal operation off the loop; its result comes back as a message.
 fn blocking(tx: mpsc::Sender<Msg>, work: impl FnOnce() -> Result<Msg, String> + Send + 'static) {
     tokio::spawn(async move {
@@ -362,4 +382,29 @@ async fn execute(
         journal.map_err(|e| format!("the journal failed during the run: {e}"))?,
         report,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_takes_at_most_a_batch_of_what_is_queued_in_order() {
+        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        for i in 0..BATCH + 10 {
+            tx.try_send(Msg::Notice(i.to_string())).unwrap();
+        }
+        let taken: Vec<String> = queued(&mut rx, BATCH)
+            .map(|m| match m {
+                Msg::Notice(n) => n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(taken.len(), BATCH);
+        assert_eq!(taken.first().map(String::as_str), Some("0"));
+        assert_eq!(taken.last(), Some(&(BATCH - 1).to_string()));
+        // The rest waits for the next turn, and an empty queue never blocks.
+        assert_eq!(queued(&mut rx, BATCH).count(), 10);
+        assert_eq!(queued(&mut rx, BATCH).count(), 0);
+    }
 }

@@ -365,7 +365,7 @@ pub fn pending_request(app: &App, targets: Option<Vec<String>>) -> Option<RunReq
         operator: app.operator.clone(),
         incident_id: String::new(),
         timeout: None,
-        concurrency: 16,
+        concurrency: app.concurrency,
         max_errors: None,
         confirmation: Confirmation::Explicit,
         parent_message_id: None,

@@ -76,6 +76,27 @@ fn the_responders_path_takes_seven_keys_beyond_the_text() {
     assert_eq!(params["unit"], "nginx");
     assert_eq!(params["wait"], 30);
     assert_eq!(request.source, crate::policy::Source::Console);
+    assert_eq!(request.concurrency, crate::tui::app::CONCURRENCY);
+}
+
+#[test]
+fn a_run_uses_the_configured_concurrency() {
+    let mut app = app();
+    app.concurrency = 50;
+    walk_to_confirm(&mut app);
+    assert!(
+        crate::tui::views::confirm::plan_lines(&app)
+            .iter()
+            .any(|l| l.ends_with("concurrency 50")),
+        "{:?}",
+        crate::tui::views::confirm::plan_lines(&app)
+    );
+    type_text(&mut app, "restart-service");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let [Cmd::Submit(request)] = cmds.as_slice() else {
+        panic!("expected a submit, got {cmds:?}")
+    };
+    assert_eq!(request.concurrency, 50);
 }
 
 #[test]

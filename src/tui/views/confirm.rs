@@ -47,8 +47,9 @@ pub fn plan_lines(app: &App) -> Vec<String> {
         lines.push(format!("  {} = {value}", field.name));
     }
     lines.push(format!(
-        "timeout {} · concurrency 16",
-        humantime::format_duration(action.timeout)
+        "timeout {} · concurrency {}",
+        humantime::format_duration(action.timeout),
+        app.concurrency
     ));
     if let Some(verify) = &action.verify {
         lines.push(format!("then verify with {verify}"));
