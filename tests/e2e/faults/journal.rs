@@ -279,9 +279,10 @@ fn a_full_disk_mid_run_is_a_database_error_and_starts_nothing_more() {
     assert_eq!(rc("list.rc"), 0, "{}", read("list.err"));
     assert_eq!(rc("verify.rc"), 0, "{}", read("verify.out"));
 
-    // Nothing started after the failed write: the filler was the last.
+    // Nothing started after the failed write: the filler (the third to
+    // start; which targets those are is the scheduler's choice) was the last.
     let ran = nap.started();
-    assert_eq!(ran, ["l-1", "l-2", "l-3"]);
+    assert_eq!(ran.len(), 3, "{ran:?}");
     let audit = Audit::read(&out.join("j.db"));
     audit.assert_covers(&ran);
     audit.assert_each_ended_once(&["result", "error", "cancelled", "interrupted"]);
@@ -291,7 +292,11 @@ fn a_full_disk_mid_run_is_a_database_error_and_starts_nothing_more() {
         .map(|(t, e)| (t.as_str(), e[0].as_str()))
         .collect();
     eprintln!("disk full: {ends:?}; {message}");
-    assert!(ends.starts_with(&[("l-1", "result"), ("l-2", "result"), ("l-3", "interrupted")]));
+    // The two before the filler ended with a result; the filler's own end
+    // could not be written and is recovered as interrupted.
+    let mut kinds: Vec<&str> = ends.iter().map(|(_, e)| *e).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["interrupted", "result", "result"], "{ends:?}");
 }
 
 /// Clears the immutable flag however the test ends, so the temp dir can go.
@@ -318,6 +323,21 @@ impl Drop for Immutable {
     }
 }
 
+/// Whether a file made immutable refuses a write through a descriptor that
+/// was open before (ext4, xfs and btrfs do; not every sandbox's file system).
+fn immutable_refuses_open_writers(dir: &Path) -> bool {
+    use std::io::Write;
+    let probe = dir.join("immutable-probe");
+    let Ok(mut file) = std::fs::File::create(&probe) else {
+        return false;
+    };
+    let guard = Immutable::set(vec![probe.clone()]);
+    let refused = file.write_all(b"x").and_then(|()| file.sync_all()).is_err();
+    drop(guard);
+    let _ = std::fs::remove_file(&probe);
+    refused
+}
+
 /// Read-only *during* a run. Permissions are checked at open, and a file
 /// system with files open for writing refuses `remount,ro` (EBUSY), so the
 /// one way an open journal turns read-only under a writer is the immutable
@@ -336,6 +356,13 @@ fn a_journal_made_read_only_mid_run_stops_new_targets_and_loses_none() {
     // does not refuse writes through descriptors already open. The target
     // directory is on the project's own file system.
     let journal_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    if !immutable_refuses_open_writers(journal_dir.path()) {
+        eprintln!(
+            "skipped: this file system takes chattr +i but still accepts writes \
+             through descriptors opened before it (some sandboxed overlay/tmpfs setups)"
+        );
+        return;
+    }
     let journal = journal_dir.path().join("j.db");
     let mut child = start_run(&nap, &journal);
     wait_until("8 targets to start", Duration::from_secs(30), || {
