@@ -15,6 +15,7 @@ use crate::catalog::Plugin;
 use crate::transport::{Exit, Finished, Job, Progress, TransportError};
 
 const PRELUDE: &str = include_str!("prelude.sh");
+const BODY: &str = include_str!("body.sh");
 
 /// Extra time the remote deadline allows beyond the action's timeout, so
 /// RUNE's own timeout (and its clean kill) normally comes first.
@@ -129,13 +130,14 @@ fn command(job: &Job) -> (String, Option<std::sync::Arc<[u8]>>, &'static str) {
             "installed",
         ),
     };
-    let script = PRELUDE
+    let body = BODY
         .replace("@SIZE@", &size.to_string())
         .replace("@SHA256@", &quote(&sum))
         .replace("@ENTRY@", &quote(&entry))
         .replace("@WORKDIR@", &quote(&workdir))
         .replace("@DEADLINE@", &deadline.to_string())
         .replace("@EXPORTS@", &exports);
+    let script = PRELUDE.replace("@BODY@", &quote(&body));
     (format!("exec sh -c {}", quote(&script)), bundle, mode)
 }
 
