@@ -344,6 +344,7 @@ impl Bench {
             .collect();
         fs::write(&hosts_path, lines).unwrap();
         let inventory = Inventory::parse(&farm.inventory_toml(), &inventory_path).unwrap();
+        write_minimal_catalog(&home.path().join("catalog"));
         Bench {
             farm,
             farm_cpu,
@@ -399,7 +400,17 @@ impl Bench {
         cmd
     }
 
-    fn rune(&self, n: usize, target: &str) -> Command {
+    /// The catalog that holds `action`: the bundled one, or the bench's own
+    /// for the minimal plugin.
+    fn catalog_dir(&self, action: &str) -> PathBuf {
+        if action == MINIMAL {
+            self.home.path().join("catalog")
+        } else {
+            root().join("actions")
+        }
+    }
+
+    fn rune(&self, n: usize, target: &str, action: &str) -> Command {
         let home = self.home.path();
         let mut cmd = Command::new(rune_bin());
         cmd.env_remove("RUNE_CATALOG")
@@ -411,7 +422,9 @@ impl Bench {
             .env("XDG_DATA_HOME", home.join("data"))
             .env("NO_COLOR", "1")
             .arg("run")
-            .arg("noop")
+            .arg(action)
+            .arg("--catalog")
+            .arg(self.catalog_dir(action))
             .arg("--inventory")
             .arg(&self.inventory_path)
             .arg("--journal")
@@ -427,9 +440,38 @@ impl Bench {
     }
 }
 
-fn request(names: Vec<String>, concurrency: usize) -> RunRequest {
+/// The cheapest plugin that keeps the contract: POSIX sh, no SDK, no fork.
+/// It reads the one-line envelope with the shell's `read`, echoes its ids
+/// and reports success: rune's round trip with it against parallel-ssh
+/// running `true` compares transports, not plugin languages.
+const MINIMAL: &str = "minimal";
+const MINIMAL_PLUGIN: &str = r#"#!/bin/sh
+IFS= read -r e || :
+id() { v=${e#*\"$1\":\"}; [ "$v" = "$e" ] && v= || v=${v%%\"*}; }
+id message_id; m=$v; id correlation_id; c=$v; id trace_id; t=$v; id span_id; s=$v
+printf '{"message_metadata":{"version":"1.0","message_id":"%s","correlation_id":"%s"},"payload":{"result":"success","output_data":{}},"observability":{"trace_id":"%s","span_id":"%s"},"error":null}' "$m" "$c" "$t" "$s"
+"#;
+
+fn write_minimal_catalog(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let action = dir.join(MINIMAL);
+    fs::create_dir_all(&action).unwrap();
+    fs::write(
+        action.join("action.toml"),
+        "name = \"minimal\"\ntitle = \"Minimal\"\n\
+         description = \"The cheapest valid plugin: POSIX sh, no SDK (fan-out benchmark)\"\n\
+         version = \"1.0.0\"\nowner = \"bench\"\nrisk = \"read\"\ntimeout = \"30s\"\n\
+         entry = \"run.sh\"\ntransports = [\"ssh\"]\n",
+    )
+    .unwrap();
+    let run = action.join("run.sh");
+    fs::write(&run, MINIMAL_PLUGIN).unwrap();
+    fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn request(action: &str, names: Vec<String>, concurrency: usize) -> RunRequest {
     RunRequest {
-        action: "noop".into(),
+        action: action.into(),
         selector: Selector {
             names,
             tags: Vec::new(),
@@ -513,11 +555,13 @@ fn fan_out(n: usize, runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
     let mut rows = Vec::new();
 
     // Warm-up, untimed: page cache, the journal's schema, sshd's first forks.
-    run_child(
-        bench.rune(n, "ssh-*"),
-        Some(&bench.farm_cpu),
-        "rune warm-up",
-    );
+    for action in ["noop", MINIMAL] {
+        run_child(
+            bench.rune(n, "ssh-*", action),
+            Some(&bench.farm_cpu),
+            "rune warm-up",
+        );
+    }
     run_child(
         bench.pssh(n, Some("curve25519-sha256")),
         Some(&bench.farm_cpu),
@@ -543,65 +587,76 @@ fn fan_out(n: usize, runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
         });
     }
 
-    let mut samples = Vec::new();
-    for i in 0..runs {
-        let s = run_child(bench.rune(n, "ssh-*"), Some(&bench.farm_cpu), "rune run");
-        eprintln!("fanout: N={n} rune run noop run {i}: {:.3} s", s.wall);
-        samples.push(s);
+    for (action, label) in [
+        ("noop", "rune run noop (CLI, full round trip + journal)"),
+        (MINIMAL, "rune run minimal (CLI, POSIX-sh plugin, no SDK)"),
+    ] {
+        let mut samples = Vec::new();
+        for i in 0..runs {
+            let s = run_child(
+                bench.rune(n, "ssh-*", action),
+                Some(&bench.farm_cpu),
+                "rune run",
+            );
+            eprintln!("fanout: N={n} rune run {action} run {i}: {:.3} s", s.wall);
+            samples.push(s);
+        }
+        rows.push(Row {
+            name: label.into(),
+            samples,
+        });
     }
-    rows.push(Row {
-        name: "rune run noop (CLI, full round trip + journal)".into(),
-        samples,
-    });
 
     // In-process: one engine, the plan twice; the second reuses connections.
-    let catalog = catalog::load(&root().join("actions")).unwrap();
     let names: Vec<String> = bench.farm.hosts().iter().map(|h| h.name.clone()).collect();
-    let mut first = Vec::new();
-    let mut second = Vec::new();
-    for i in 0..runs {
-        let mediator = Mediator::new(Transports::standard(bench.settings()).unwrap().0);
-        let one = |label: &str| {
-            let farm_before = bench.farm_cpu.settle();
-            let cpu_before = self_cpu();
-            let started = Instant::now();
-            let report = rt.block_on(run_plan(
-                &mediator,
-                &catalog,
-                &bench.inventory,
-                request(names.clone(), n),
-            ));
-            let wall = started.elapsed().as_secs_f64();
-            let client_cpu = self_cpu() - cpu_before;
-            // Connections stay open: count the handlers' CPU so far.
-            let farm_cpu = bench.farm_cpu.read().0 - farm_before;
-            let ok = report.count(Status::Success);
-            assert_eq!(
-                ok,
-                n,
-                "{label}: {ok}/{n} succeeded: {:?}",
-                report.results.first()
-            );
-            eprintln!("fanout: N={n} in-process {label} run {i}: {wall:.3} s");
-            Sample {
-                wall,
-                client_cpu,
-                farm_cpu,
-                rss_kb: 0,
-            }
-        };
-        first.push(one("first"));
-        second.push(one("second (pooled)"));
-        drop(mediator);
+    for action in ["noop", MINIMAL] {
+        let catalog = catalog::load(&bench.catalog_dir(action)).unwrap();
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        for i in 0..runs {
+            let mediator = Mediator::new(Transports::standard(bench.settings()).unwrap().0);
+            let one = |label: &str| {
+                let farm_before = bench.farm_cpu.settle();
+                let cpu_before = self_cpu();
+                let started = Instant::now();
+                let report = rt.block_on(run_plan(
+                    &mediator,
+                    &catalog,
+                    &bench.inventory,
+                    request(action, names.clone(), n),
+                ));
+                let wall = started.elapsed().as_secs_f64();
+                let client_cpu = self_cpu() - cpu_before;
+                // Connections stay open: count the handlers' CPU so far.
+                let farm_cpu = bench.farm_cpu.read().0 - farm_before;
+                let ok = report.count(Status::Success);
+                assert_eq!(
+                    ok,
+                    n,
+                    "{label}: {ok}/{n} succeeded: {:?}",
+                    report.results.first()
+                );
+                eprintln!("fanout: N={n} in-process {action} {label} run {i}: {wall:.3} s");
+                Sample {
+                    wall,
+                    client_cpu,
+                    farm_cpu,
+                    rss_kb: 0,
+                }
+            };
+            first.push(one("first"));
+            second.push(one("second (pooled)"));
+            drop(mediator);
+        }
+        rows.push(Row {
+            name: format!("in-process {action}, 1st run (connects)"),
+            samples: first,
+        });
+        rows.push(Row {
+            name: format!("in-process {action}, 2nd run (pooled connections)"),
+            samples: second,
+        });
     }
-    rows.push(Row {
-        name: "in-process engine, 1st run (connects)".into(),
-        samples: first,
-    });
-    rows.push(Row {
-        name: "in-process engine, 2nd run (pooled connections)".into(),
-        samples: second,
-    });
     rows
 }
 
@@ -664,7 +719,7 @@ fn local(runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
             &mediator,
             &catalog,
             &inventory,
-            request(Vec::new(), 1),
+            request("noop", Vec::new(), 1),
         ));
         assert_eq!(report.count(Status::Success), 1);
         engine.push(Sample {
@@ -717,41 +772,59 @@ fn main() {
         let rows = fan_out(n, runs, &rt);
         print_rows(n, &rows);
         let med = |i: usize| rows[i].wall().1;
-        let (pssh_default, pssh_tuned, cli, first, second) =
-            (med(0), med(1), med(2), med(3), med(4));
+        let per_host = |i: usize| rows[i].med(|s| s.farm_cpu) * 1000.0 / n as f64;
+        let (pssh_default, pssh_tuned, cli, minimal) = (med(0), med(1), med(2), med(3));
         let cli_cpu = rows[2].med(|s| s.client_cpu);
         let floor = (cli_cpu + rows[2].med(|s| s.farm_cpu)) / c as f64;
         let rss = rows[2].samples.iter().map(|s| s.rss_kb).max().unwrap_or(0);
         println!();
         println!("N={n} ratios (medians):");
         println!(
-            "  rune CLI / parallel-ssh default    = {:.2}  (target ≤ 0.30)",
-            cli / pssh_default
+            "  rune noop / parallel-ssh default      = {:.2}  (target ≤ 0.30; minimal plugin {:.2})",
+            cli / pssh_default,
+            minimal / pssh_default
         );
         println!(
-            "  rune CLI / parallel-ssh curve25519 = {:.2}  (target ≤ 1.00)",
-            cli / pssh_tuned
+            "  rune noop / parallel-ssh curve25519   = {:.2}  (target ≤ 1.00; minimal plugin {:.2})",
+            cli / pssh_tuned,
+            minimal / pssh_tuned
         );
         println!(
-            "  rune CPU per host                  = {:.2} ms (target ≤ 5 ms)",
+            "  rune CPU per host                     = {:.2} ms (target ≤ 5 ms)",
             cli_cpu * 1000.0 / n as f64
         );
         println!(
-            "  sshd CPU per connection            = {:.2} ms",
-            rows[2].med(|s| s.farm_cpu) * 1000.0 / n as f64
-        );
-        println!(
-            "  rune CLI wall / CPU floor          = {:.2}  (target ≤ 1.25)",
+            "  rune noop wall / CPU floor            = {:.2}  (target ≤ 1.25)",
             cli / floor
         );
         println!(
-            "  2nd run (pooled) / 1st run         = {:.2}  (target ≤ 0.20)",
-            second / first
+            "  2nd run (pooled) / 1st run            = {:.2} noop, {:.2} minimal  (target ≤ 0.20)",
+            med(5) / med(4),
+            med(7) / med(6)
         );
         println!(
-            "  rune peak RSS                      = {:.1} MiB = {:.0} KiB per connection (target < 1024)",
+            "  rune peak RSS                         = {:.1} MiB = {:.0} KiB per connection (target < 1024)",
             rss as f64 / 1024.0,
             rss as f64 / n as f64
+        );
+        // Where the targets' CPU goes, by difference between rows that
+        // share everything but one part.
+        println!("N={n} target CPU per execution (sshd farm, medians):");
+        println!(
+            "  sshd: connection, kex, auth, session, `true` = {:.1} ms (parallel-ssh curve25519)",
+            per_host(1)
+        );
+        println!(
+            "  rune's prelude: bundle, hash, unpack, cleanup = {:.1} ms (minimal − parallel-ssh curve25519)",
+            per_host(3) - per_host(1)
+        );
+        println!(
+            "  the noop plugin: bash and the SDK             = {:.1} ms (noop − minimal)",
+            per_host(2) - per_host(3)
+        );
+        println!(
+            "  total per rune noop execution                 = {:.1} ms",
+            per_host(2)
         );
         by_n.push((n, rows));
     }
