@@ -249,6 +249,30 @@ async fn a_timeout_leaves_no_process_on_the_target() {
     eventually("the remote sleep to be killed", || !process_exists(&marker)).await;
 }
 
+/// At a normal end only the plugin's process group is killed (one builtin
+/// `kill`); a timeout kills its whole remote session, found by a scan of
+/// /proc, so a child that moved to a process group of its own dies too.
+#[tokio::test]
+async fn a_timeout_kills_a_child_in_a_process_group_of_its_own() {
+    let env = Env::start(1);
+    let mut req = request("misbehave", &[("case", "own_group"), ("seconds", "120")]);
+    req.selector.names = vec!["ssh-1".into()];
+    req.timeout = Some(Duration::from_secs(2));
+    let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
+    let result = &report.results[0];
+    assert_eq!(result.status, Status::TimedOut, "{}", reason(result));
+    let marker = result
+        .stderr_tail
+        .iter()
+        .find_map(|l| l.strip_prefix("marker "))
+        .unwrap()
+        .to_owned();
+    eventually("the sleep in its own process group to be killed", || {
+        !process_exists(&marker)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_stdout_cap_holds_over_ssh() {
     let env = Env::start(1);
