@@ -10,6 +10,13 @@
 //! 4. `rune run noop` on localhost against piping the envelope into the noop
 //!    plugin directly (mediation overhead per execution).
 //!
+//! Beside noop (bash and the SDK) each rune row also runs `minimal`, the
+//! cheapest plugin that keeps the contract (POSIX sh, no SDK), so the
+//! targets' CPU splits into sshd, rune's prelude and the plugin. With
+//! RUNE_BENCH_RTT_MS > 0, parallel-ssh and the in-process engine run once
+//! more through delay relays (`fanout/relay.rs`) that give loopback that
+//! round-trip time: what pooling saves on a network.
+//!
 //! CPU: the client's user+sys come from this process's cutime/cstime (the
 //! child is reaped by us, its descendants by it), the farm's from the sshd
 //! listeners' utime+stime+cutime+cstime plus their live descendants, all from
@@ -20,7 +27,8 @@
 //! command through the login shell, and bash starts slower than dash. When
 //! not root, the bench logs in as the current user and says so.
 //!
-//! Environment: RUNE_BENCH_HOSTS="50,200" (comma list), RUNE_BENCH_RUNS
+//! Environment: RUNE_BENCH_HOSTS="50,200" (comma list), RUNE_BENCH_RTT_MS
+//! (default 20: the relayed rows, 0: none), RUNE_BENCH_RUNS
 //! (default 5 for N ≤ 50, else 3), RUNE_BENCH_LOCAL_RUNS (default 20).
 //! Needs /usr/sbin/sshd (openssh-server) and parallel-ssh (Debian's pssh);
 //! `scripts/bench` installs them.
@@ -30,6 +38,9 @@
 
 #[path = "../tests/support/sshd.rs"]
 mod sshd;
+
+#[path = "fanout/relay.rs"]
+mod relay;
 
 use std::fs;
 use std::io::Write;
@@ -376,11 +387,21 @@ impl Bench {
     }
 
     fn pssh(&self, n: usize, kex: Option<&str>) -> Command {
+        self.pssh_to(n, kex, &self.hosts_path, &self.farm.known_hosts())
+    }
+
+    fn pssh_to(
+        &self,
+        n: usize,
+        kex: Option<&str>,
+        hosts: &std::path::Path,
+        known_hosts: &std::path::Path,
+    ) -> Command {
         let mut extra = format!(
             "-F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
              -o StrictHostKeyChecking=yes -o BatchMode=yes",
             self.farm.client_key().display(),
-            self.farm.known_hosts().display()
+            known_hosts.display()
         );
         if let Some(kex) = kex {
             extra += &format!(" -o KexAlgorithms={kex}");
@@ -391,13 +412,40 @@ impl Bench {
             .arg("-t")
             .arg("120")
             .arg("-h")
-            .arg(&self.hosts_path)
+            .arg(hosts)
             .arg("-l")
             .arg(self.farm.user())
             .arg("-x")
             .arg(extra)
             .arg("true");
         cmd
+    }
+
+    /// A delay relay per host (`relay.rs`), and the inventory, known_hosts
+    /// and parallel-ssh host list that go through them.
+    fn relayed(&self, rt: &tokio::runtime::Runtime, rtt: Duration) -> Route {
+        let home = self.home.path();
+        let key = self.farm.host_public_key();
+        let user = self.farm.user();
+        let (mut inventory, mut known, mut hosts) = (String::new(), String::new(), String::new());
+        for h in self.farm.hosts() {
+            let port = relay::start(rt, std::net::SocketAddr::from((h.addr, h.port)), rtt);
+            inventory += &format!(
+                "[[targets]]\nname = \"{}\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"{user}\"\n\n",
+                h.name
+            );
+            known += &format!("[127.0.0.1]:{port} {key}\n");
+            hosts += &format!("127.0.0.1:{port}\n");
+        }
+        fs::write(home.join("known_hosts_rtt"), known).unwrap();
+        fs::write(home.join("pssh-hosts-rtt"), hosts).unwrap();
+        let mut settings = self.settings();
+        settings.known_hosts = vec![home.join("known_hosts_rtt")];
+        Route {
+            inventory: Inventory::parse(&inventory, &home.join("inventory-rtt.toml")).unwrap(),
+            settings,
+            label: format!(" (RTT {} ms)", rtt.as_millis()),
+        }
     }
 
     /// The catalog that holds `action`: the bundled one, or the bench's own
@@ -616,58 +664,117 @@ fn fan_out(n: usize, runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
     }
 
     // In-process: one engine, the plan twice; the second reuses connections.
-    let names: Vec<String> = bench.farm.hosts().iter().map(|h| h.name.clone()).collect();
+    let direct = Route {
+        inventory: bench.inventory.clone(),
+        settings: bench.settings(),
+        label: String::new(),
+    };
     for action in ["noop", MINIMAL] {
-        let catalog = catalog::load(&bench.catalog_dir(action)).unwrap();
-        let mut first = Vec::new();
-        let mut second = Vec::new();
+        rows.extend(in_process(&bench, &direct, action, n, runs, rt));
+    }
+
+    if let Some(rtt) = rtt() {
+        let route = bench.relayed(rt, rtt);
+        let name = format!("parallel-ssh, curve25519-sha256 `true`{}", route.label);
+        let mut samples = Vec::new();
         for i in 0..runs {
-            let mediator = Mediator::new(Transports::standard(bench.settings()).unwrap().0);
-            let one = |label: &str| {
-                let cpu_before = self_cpu();
-                let started = Instant::now();
-                let report = rt.block_on(run_plan(
-                    &mediator,
-                    &catalog,
-                    &bench.inventory,
-                    request(action, names.clone(), n),
-                ));
-                let wall = started.elapsed().as_secs_f64();
-                let client_cpu = self_cpu() - cpu_before;
-                let ok = report.count(Status::Success);
-                assert_eq!(
-                    ok,
-                    n,
-                    "{label}: {ok}/{n} succeeded: {:?}",
-                    report.results.first()
-                );
-                eprintln!("fanout: N={n} in-process {action} {label} run {i}: {wall:.3} s");
-                // Not the farm's CPU: while connections stay open, the
-                // sessions' processes do not show in it (they showed a
-                // third of the CLI's), so the column says "–".
-                Sample {
-                    wall,
-                    client_cpu,
-                    farm_cpu: f64::NAN,
-                    rss_kb: 0,
-                }
-            };
-            // The previous engine's connections are gone before timing.
-            bench.farm_cpu.settle();
-            first.push(one("first"));
-            second.push(one("second (pooled)"));
-            drop(mediator);
+            let cmd = bench.pssh_to(
+                n,
+                Some("curve25519-sha256"),
+                &bench.home.path().join("pssh-hosts-rtt"),
+                &bench.home.path().join("known_hosts_rtt"),
+            );
+            let s = run_child(cmd, Some(&bench.farm_cpu), &name);
+            eprintln!("fanout: N={n} {name} run {i}: {:.3} s", s.wall);
+            samples.push(s);
         }
-        rows.push(Row {
-            name: format!("in-process {action}, 1st run (connects)"),
-            samples: first,
-        });
-        rows.push(Row {
-            name: format!("in-process {action}, 2nd run (pooled connections)"),
-            samples: second,
-        });
+        rows.push(Row { name, samples });
+        for action in ["noop", MINIMAL] {
+            rows.extend(in_process(&bench, &route, action, n, runs, rt));
+        }
     }
     rows
+}
+
+/// How the in-process engine reaches the farm: directly, or through the
+/// delay relays.
+struct Route {
+    inventory: Inventory,
+    settings: SshSettings,
+    /// Appended to row names: "" or " (RTT 20 ms)".
+    label: String,
+}
+
+/// `RUNE_BENCH_RTT_MS` (default 20; 0 turns the relayed rows off).
+fn rtt() -> Option<Duration> {
+    let ms = env_usize("RUNE_BENCH_RTT_MS").unwrap_or(20);
+    (ms > 0).then(|| Duration::from_millis(ms as u64))
+}
+
+/// One engine, the plan twice, `runs` times: the first run connects, the
+/// second reuses the connections.
+fn in_process(
+    bench: &Bench,
+    route: &Route,
+    action: &str,
+    n: usize,
+    runs: usize,
+    rt: &tokio::runtime::Runtime,
+) -> [Row; 2] {
+    let catalog = catalog::load(&bench.catalog_dir(action)).unwrap();
+    let names: Vec<String> = bench.farm.hosts().iter().map(|h| h.name.clone()).collect();
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for i in 0..runs {
+        let mediator = Mediator::new(Transports::standard(route.settings.clone()).unwrap().0);
+        let one = |label: &str| {
+            let cpu_before = self_cpu();
+            let started = Instant::now();
+            let report = rt.block_on(run_plan(
+                &mediator,
+                &catalog,
+                &route.inventory,
+                request(action, names.clone(), n),
+            ));
+            let wall = started.elapsed().as_secs_f64();
+            let client_cpu = self_cpu() - cpu_before;
+            let ok = report.count(Status::Success);
+            assert_eq!(
+                ok,
+                n,
+                "{label}: {ok}/{n} succeeded: {:?}",
+                report.results.first()
+            );
+            eprintln!(
+                "fanout: N={n} in-process {action}{} {label} run {i}: {wall:.3} s",
+                route.label
+            );
+            // Not the farm's CPU: while connections stay open, the
+            // sessions' processes do not show in it (they showed a
+            // third of the CLI's), so the column says "–".
+            Sample {
+                wall,
+                client_cpu,
+                farm_cpu: f64::NAN,
+                rss_kb: 0,
+            }
+        };
+        // The previous engine's connections are gone before timing.
+        bench.farm_cpu.settle();
+        first.push(one("first"));
+        second.push(one("second (pooled)"));
+        drop(mediator);
+    }
+    [
+        Row {
+            name: format!("in-process {action}, 1st run (connects){}", route.label),
+            samples: first,
+        },
+        Row {
+            name: format!("in-process {action}, 2nd run (pooled){}", route.label),
+            samples: second,
+        },
+    ]
 }
 
 /// Local mediation: `rune run noop` on localhost vs the plugin directly.
@@ -812,6 +919,14 @@ fn main() {
             med(5) / med(4),
             med(7) / med(6)
         );
+        if rows.len() >= 13 {
+            println!(
+                "  over the RTT relays: 2nd / 1st run   = {:.2} noop, {:.2} minimal; 1st run noop / parallel-ssh curve25519 = {:.2}",
+                med(10) / med(9),
+                med(12) / med(11),
+                med(9) / med(8)
+            );
+        }
         println!(
             "  rune peak RSS                         = {:.1} MiB = {:.0} KiB per connection (target < 1024)",
             rss as f64 / 1024.0,
