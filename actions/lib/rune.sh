@@ -138,9 +138,10 @@ RUNE_TRUNCATED=false
 
 # Path separator inside the parsed-value tables: a byte that no sane key holds.
 RUNE__SEP=$'\x1f'
-# Parsed input: type (s n b z o a), scalar value, token range of containers.
+# Parsed input: type (s n b z o a), scalar value, token range of containers;
+# the tokens, with strings apart (see _rune_tokenize).
 declare -gA RUNE__T=() RUNE__V=() RUNE__R=()
-declare -ga RUNE__TOK=()
+declare -ga RUNE__TOK=() RUNE__STR=()
 
 # Deepest nesting the parser accepts (recursion in bash is costly; envelopes are flat).
 RUNE__MAX_DEPTH=64
@@ -148,11 +149,6 @@ RUNE__MAX_DEPTH=64
 RUNE__CHUNK=32768
 
 RUNE__NUM_RE='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$'
-# Glob for a character that is neither JSON structure nor JSON whitespace.
-RUNE__NOT_PUNCT=$'[!]{}[,: \t\r\n]'
-# Glob for what sends a string piece to the tokenizer's slow path: a backslash
-# (escapes) or a control character (an error).
-RUNE__STR_SLOW=$'[\\\\\x01-\x1f]'
 # Glob for a character that a JSON string cannot hold as is: anything but
 # printable ASCII other than " and \ (listed, not ranges: ranges follow the locale).
 RUNE__NOT_PLAIN="[!]abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#\$%&'()*+,./:;<=>?@^_\`{|}~[-]"
@@ -472,13 +468,12 @@ _rune_pfail() {
     return 1
 }
 
-# Tokenize $1 into _rj_t: strings become '"' + raw content (escapes kept),
-# everything else one token per structural character, literal or number.
-# Caller has LC_ALL=C. Every bash statement costs about a microsecond, so the
-# usual pieces take short paths.
+# Tokenize $1 into _rj_t and _rj_s: a string is the token '"' in _rj_t with its
+# raw content (escapes kept) next in _rj_s; everything else is one token per
+# structural character, literal or number. Caller has LC_ALL=C.
 _rune_tokenize() {
     local -a p
-    local cur piece s c
+    local cur piece s c strs
     local -i j=0 n k L
     # Cut at every quote with bash's own word splitting (one pass in C; a
     # here-string for mapfile would be a pipe read one byte per read(2)).
@@ -489,44 +484,48 @@ _rune_tokenize() {
     set -f
     # shellcheck disable=SC2206
     p=($1$'\n')
-    IFS=$' \t\r\n'
     n=${#p[@]}
-    _rj_t=()
+    _rj_t=() _rj_s=()
+    # Usual text: no escaped quote (so fields strictly alternate), every string
+    # closed (an odd number of fields), no control character in a string, and
+    # no \x1e, the separator used here. Then the tokens come from a few
+    # whole-text operations instead of a loop: printf reuses its format for
+    # every pair of fields, so '%.0s%s' keeps the strings and '%s%.0s' the rest.
+    if ((n % 2 == 1)) && [[ $1 != *'\"'* && $1 != *$'\x1e'* ]]; then
+        printf -v strs '%.0s%s\x1e' "${p[@]}"
+        if [[ $strs != *[$'\x01'-$'\x1d\x1f']* ]]; then
+            printf -v s '%s\x1e%.0s' "${p[@]}"
+            s=${s%$'\x1e'}
+            for c in '{' '}' '[' ']' ':' ','; do
+                s=${s//"$c"/" $c "}
+            done
+            # Each \x1e between two outside parts stands for the string there.
+            s=${s//$'\x1e'/' " '}
+            IFS=$' \t\r\n'
+            # shellcheck disable=SC2206
+            _rj_t=($s)
+            IFS=$'\x1e'
+            # shellcheck disable=SC2206
+            _rj_s=($strs)
+            return 0
+        fi
+    fi
+    # Otherwise field by field, which finds the first error in text order.
+    IFS=$' \t\r\n'
     while ((j < n)); do
         s=${p[j]} j=j+1
-        if [[ $s != *$RUNE__NOT_PUNCT* ]]; then
-            # The usual segment between strings: only structure and whitespace
-            # (":" or ",\n    " or "}\n  },"): one token per character left.
-            s=${s//[$' \t\r\n']/}
-            case ${#s} in
-                0) ;;
-                1) _rj_t+=("$s") ;;
-                2) _rj_t+=("${s:0:1}" "${s:1:1}") ;;
-                *)
-                    for ((k = 0; k < ${#s}; k++)); do
-                        _rj_t+=("${s:k:1}")
-                    done
-                    ;;
-            esac
-        else
-            # Literals or numbers: space out the structure, split on whitespace.
-            for c in '{' '}' '[' ']' ':' ','; do
-                if [[ $s == *"$c"* ]]; then
-                    s=${s//"$c"/" $c "}
-                fi
-            done
-            # shellcheck disable=SC2206
-            _rj_t+=($s)
-        fi
+        # Space out the structure, split on whitespace.
+        for c in '{' '}' '[' ']' ':' ','; do
+            if [[ $s == *"$c"* ]]; then
+                s=${s//"$c"/" $c "}
+            fi
+        done
+        # shellcheck disable=SC2206
+        _rj_t+=($s)
         ((j < n)) || break
         piece=${p[j]}
-        # The usual string: no backslash, no control character, and the quote
-        # that ends it is in the text (a next field exists).
-        if ((j + 1 < n)) && [[ $piece != *$RUNE__STR_SLOW* ]]; then
-            _rj_t+=("\"$piece") j=j+1
-            continue
-        fi
-        cur=$piece j=j+1
+        cur=$piece
+        j+=1
         while [[ $piece == *'\' ]]; do
             # An odd run of backslashes before the quote escapes it. The run lies
             # within the last piece (pieces are cut at quotes), so only it is read.
@@ -549,7 +548,7 @@ _rune_tokenize() {
             _rune_pfail "unescaped control character in a string"
             return 1
         fi
-        _rj_t+=("\"$cur")
+        _rj_t+=('"') _rj_s+=("$cur")
     done
     return 0
 }
@@ -641,17 +640,18 @@ _rune_decode() {
 }
 
 # Parse $1, which must be one JSON object. $2=1 stores into RUNE__T/V/R and keeps
-# the tokens in RUNE__TOK; $2=0 only validates. Error text in _rune_perr.
-# One loop over the tokens with an explicit stack, not recursive descent: every
-# plugin run parses its envelope, and in bash a function call costs several
-# microseconds, a statement about one. States: K a key is next (then ':' and a
-# value), V a value at vpath, A a ',' or the closer of the container at depth d,
-# C that container has just closed.
+# the tokens in RUNE__TOK and RUNE__STR; $2=0 only validates. Error text in
+# _rune_perr. One loop over the tokens with an explicit stack, not recursive
+# descent: every plugin run parses its envelope, and in bash a function call
+# costs several microseconds, a statement about one. States: K a key is next
+# (then ':' and a value), V a value at vpath, A a ',' or the closer of the
+# container at depth d, C that container has just closed. si counts the
+# strings taken from _rj_s.
 _rune_parse() {
     local LC_ALL=C
-    local -a _rj_t=() cpath=() ckind=()
-    local -ai cstart=() cidx=()
-    local -i k=0 n d=0
+    local -a _rj_t=() _rj_s=() cpath=() ckind=()
+    local -ai cstart=() cidx=() csi=()
+    local -i k=0 n d=0 si=0
     local st=V tok vpath='' _rj_str='' _rj_ch=''
     if (($2 == 0)); then
         # Validation stores into throwaway tables (cheaper than testing a flag
@@ -668,19 +668,18 @@ _rune_parse() {
     while :; do
         case $st in
             K)
-                # The usual member, "key":"plain string", in one step.
-                if [[ ${_rj_t[k + 1]-} == : && ${_rj_t[k]} == '"'* && ${_rj_t[k + 2]-} == '"'* &&
-                    ${_rj_t[k]}${_rj_t[k + 2]} != *'\'* ]]; then
-                    vpath=${cpath[d]}$RUNE__SEP${_rj_t[k]:1}
-                    RUNE__T[$vpath]=s RUNE__V[$vpath]=${_rj_t[k + 2]:1} k=k+3 st=A
+                # The usual member, "key":"string without escapes", in one step.
+                if [[ ${_rj_t[k + 1]-} == : && ${_rj_t[k]} == '"' && ${_rj_t[k + 2]-} == '"' &&
+                    ${_rj_s[si]}${_rj_s[si + 1]} != *'\'* ]]; then
+                    vpath=${cpath[d]}$RUNE__SEP${_rj_s[si]}
+                    RUNE__T[$vpath]=s RUNE__V[$vpath]=${_rj_s[si + 1]} k=k+3 si=si+2 st=A
                     continue
                 fi
                 tok=${_rj_t[k]-} k=k+1
-                [[ $tok == '"'* ]] || _rune_pfail "expected a string key" || return 1
-                if [[ $tok == *'\'* ]]; then
-                    _rune_decode "${tok:1}" || return 1
-                else
-                    _rj_str=${tok:1}
+                [[ $tok == '"' ]] || _rune_pfail "expected a string key" || return 1
+                _rj_str=${_rj_s[si]} si=si+1
+                if [[ $_rj_str == *'\'* ]]; then
+                    _rune_decode "$_rj_str" || return 1
                 fi
                 [[ ${_rj_t[k]-} == ':' ]] || _rune_pfail "expected ':' after a key" || return 1
                 k+=1 vpath=${cpath[d]}$RUNE__SEP$_rj_str st=V
@@ -692,7 +691,7 @@ _rune_parse() {
                     '{' | '[')
                         ((d < RUNE__MAX_DEPTH)) || _rune_pfail "nesting deeper than $RUNE__MAX_DEPTH" || return 1
                         d+=1
-                        cpath[d]=$vpath cstart[d]=$((k - 1)) cidx[d]=0
+                        cpath[d]=$vpath cstart[d]=$((k - 1)) cidx[d]=0 csi[d]=si
                         if [[ $tok == '{' ]]; then
                             ckind[d]=o st=K
                             if [[ ${_rj_t[k]-} == '}' ]]; then
@@ -705,11 +704,10 @@ _rune_parse() {
                             fi
                         fi
                         ;;
-                    '"'*)
-                        if [[ $tok == *'\'* ]]; then
-                            _rune_decode "${tok:1}" || return 1
-                        else
-                            _rj_str=${tok:1}
+                    '"')
+                        _rj_str=${_rj_s[si]} si=si+1
+                        if [[ $_rj_str == *'\'* ]]; then
+                            _rune_decode "$_rj_str" || return 1
                         fi
                         RUNE__T[$vpath]=s RUNE__V[$vpath]=$_rj_str
                         ;;
@@ -752,9 +750,10 @@ _rune_parse() {
                 fi
                 ;;
             C)
-                # The top-level object has no path and no entry.
+                # The top-level object has no path and no entry. The range is
+                # "first-token last-token first-string".
                 if [[ -n ${cpath[d]} ]]; then
-                    RUNE__T[${cpath[d]}]=${ckind[d]} RUNE__R[${cpath[d]}]="${cstart[d]} $((k - 1))"
+                    RUNE__T[${cpath[d]}]=${ckind[d]} RUNE__R[${cpath[d]}]="${cstart[d]} $((k - 1)) ${csi[d]}"
                 fi
                 d=$((d - 1)) st=A
                 ;;
@@ -765,7 +764,7 @@ _rune_parse() {
         return 1
     fi
     if (($2)); then
-        RUNE__TOK=("${_rj_t[@]}")
+        RUNE__TOK=("${_rj_t[@]}") RUNE__STR=("${_rj_s[@]}")
     fi
     return 0
 }
@@ -783,12 +782,16 @@ _rune_raw_to() {
         n | b) printf -v "$1" '%s' "${RUNE__V[$2]}" ;;
         z) printf -v "$1" 'null' ;;
         o | a)
-            local -i __rune_i __rune_a=${RUNE__R[$2]% *} __rune_b=${RUNE__R[$2]#* }
-            local __rune_tok __rune_out=''
+            # The range is "first-token last-token first-string".
+            local __rune_r=${RUNE__R[$2]} __rune_tok __rune_out=''
+            local -i __rune_i __rune_a=${__rune_r%% *} __rune_b __rune_s=${__rune_r##* }
+            __rune_r=${__rune_r#* }
+            __rune_b=${__rune_r%% *}
             for ((__rune_i = __rune_a; __rune_i <= __rune_b; __rune_i++)); do
                 __rune_tok=${RUNE__TOK[__rune_i]}
-                if [[ $__rune_tok == '"'* ]]; then
-                    __rune_tok=${__rune_tok:1}
+                if [[ $__rune_tok == '"' ]]; then
+                    __rune_tok=${RUNE__STR[__rune_s]}
+                    __rune_s+=1
                     # Re-encode only strings whose bytes are not valid UTF-8.
                     if [[ $__rune_tok == *$RUNE__HIGH* ]] && ! [[ $__rune_tok =~ $RUNE__UTF8_ALL ]]; then
                         local _rj_str
