@@ -122,7 +122,7 @@ if [[ -n ${RUNE__SDK_LOADED-} ]]; then
 fi
 
 if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
-    # The parser needs mapfile -d (bash 4.4). Answer with a valid envelope anyway.
+    # The SDK needs local - and inherit_errexit (bash 4.4). Answer with a valid envelope anyway.
     printf 'rune.sh: bash >= 4.4 is required (this is %s)\n' "$BASH_VERSION" >&2
     printf '{"message_metadata":{"version":"1.0","message_id":null,"correlation_id":null,"created_at":null},"payload":null,"observability":{"trace_id":null,"span_id":null},"error":{"code":2,"message":"bash >= 4.4 is required but this host has %s","details":{}}}\n' "${BASH_VERSION//[!0-9.]/}"
     exit 2
@@ -669,7 +669,7 @@ _rune_parse() {
         case $st in
             K)
                 # The usual member, "key":"string without escapes", in one step.
-                if [[ ${_rj_t[k + 1]-} == : && ${_rj_t[k]} == '"' && ${_rj_t[k + 2]-} == '"' &&
+                if [[ ${_rj_t[k + 1]-} == : && ${_rj_t[k]-} == '"' && ${_rj_t[k + 2]-} == '"' &&
                     ${_rj_s[si]}${_rj_s[si + 1]} != *'\'* ]]; then
                     vpath=${cpath[d]}$RUNE__SEP${_rj_s[si]}
                     RUNE__T[$vpath]=s RUNE__V[$vpath]=${_rj_s[si + 1]} k=k+3 si=si+2 st=A
@@ -691,7 +691,7 @@ _rune_parse() {
                     '{' | '[')
                         ((d < RUNE__MAX_DEPTH)) || _rune_pfail "nesting deeper than $RUNE__MAX_DEPTH" || return 1
                         d+=1
-                        cpath[d]=$vpath cstart[d]=$((k - 1)) cidx[d]=0 csi[d]=si
+                        cpath[d]=$vpath cstart[d]=$((k - 1)) cidx[d]=0 csi[d]=$si
                         if [[ $tok == '{' ]]; then
                             ckind[d]=o st=K
                             if [[ ${_rj_t[k]-} == '}' ]]; then
