@@ -122,7 +122,7 @@ if [[ -n ${RUNE__SDK_LOADED-} ]]; then
 fi
 
 if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
-    # The parser needs mapfile -d (bash 4.4). Answer with a valid envelope anyway.
+    # The SDK needs local - and inherit_errexit (bash 4.4). Answer with a valid envelope anyway.
     printf 'rune.sh: bash >= 4.4 is required (this is %s)\n' "$BASH_VERSION" >&2
     printf '{"message_metadata":{"version":"1.0","message_id":null,"correlation_id":null,"created_at":null},"payload":null,"observability":{"trace_id":null,"span_id":null},"error":{"code":2,"message":"bash >= 4.4 is required but this host has %s","details":{}}}\n' "${BASH_VERSION//[!0-9.]/}"
     exit 2
@@ -138,9 +138,10 @@ RUNE_TRUNCATED=false
 
 # Path separator inside the parsed-value tables: a byte that no sane key holds.
 RUNE__SEP=$'\x1f'
-# Parsed input: type (s n b z o a), scalar value, token range of containers.
+# Parsed input: type (s n b z o a), scalar value, token range of containers;
+# the tokens, with strings apart (see _rune_tokenize).
 declare -gA RUNE__T=() RUNE__V=() RUNE__R=()
-declare -ga RUNE__TOK=()
+declare -ga RUNE__TOK=() RUNE__STR=()
 
 # Deepest nesting the parser accepts (recursion in bash is costly; envelopes are flat).
 RUNE__MAX_DEPTH=64
@@ -148,13 +149,17 @@ RUNE__MAX_DEPTH=64
 RUNE__CHUNK=32768
 
 RUNE__NUM_RE='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$'
+# Glob for a character that a JSON string cannot hold as is: anything but
+# printable ASCII other than " and \ (listed, not ranges: ranges follow the locale).
+RUNE__NOT_PLAIN="[!]abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#\$%&'()*+,./:;<=>?@^_\`{|}~[-]"
 # One well-formed UTF-8 sequence or ASCII byte (RFC 3629: no overlongs, no surrogates).
 RUNE__UTF8_SEQ=$'[\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]|[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]|\xf4[\x80-\x8f][\x80-\xbf][\x80-\xbf]'
 RUNE__UTF8_ALL="^(${RUNE__UTF8_SEQ})*\$"
 RUNE__HIGH=$'[\x80-\xff]'
 RUNE__CTRL=$'[\x01-\x1f\x7f]'
 RUNE__FFFD=$'\xef\xbf\xbd'
-# JSON escapes of the control characters other than \n and \t.
+# JSON escapes of the control characters other than \n and \t, filled on first
+# use (most plugins never meet one; filling it costs ~100 printf calls).
 declare -gA RUNE__CTRL_ESC=()
 _rune_init_ctrl() {
     local -i k
@@ -169,7 +174,6 @@ _rune_init_ctrl() {
     RUNE__CTRL_ESC[$'\b']='\b'
     RUNE__CTRL_ESC[$'\f']='\f'
 }
-_rune_init_ctrl
 
 # ---------------------------------------------------------------------------
 # Writing JSON
@@ -249,6 +253,7 @@ _rune_esc_chunk() {
         fi
         _rune_e=${_rune_e//$'\t'/'\t'}
         # The rarer ones: one pass per distinct control character present.
+        ((${#RUNE__CTRL_ESC[@]})) || _rune_init_ctrl
         while [[ $_rune_e == *$RUNE__CTRL* ]]; do
             pre=${_rune_e%%$RUNE__CTRL*}
             c=${_rune_e:${#pre}:1}
@@ -261,6 +266,12 @@ _rune_esc_chunk() {
 # Escape $1 into _rune_e (content of a JSON string, without the quotes); $2 as
 # for _rune_esc_chunk. Long strings go in chunks: ${v//x/y} is superlinear.
 _rune_esc() {
+    # Fast path, in the caller's locale: printable ASCII other than " and \ needs
+    # no escaping (most keys, ids and values); switching LC_ALL costs ~15 us.
+    if [[ $1 != *$RUNE__NOT_PLAIN* ]]; then
+        _rune_e=$1
+        return 0
+    fi
     local LC_ALL=C
     _rune_e=$1
     if ((${#_rune_e} <= RUNE__CHUNK)); then
@@ -447,8 +458,8 @@ rune_str_array() {
 }
 
 # ---------------------------------------------------------------------------
-# Reading JSON: a tokenizer (split on quotes, then on structure) and a recursive
-# descent parser over the tokens. Linear in the input size: indexing into a big
+# Reading JSON: a tokenizer (split on quotes, then on structure) and a parser
+# loop over the tokens. Linear in the input size: indexing into a big
 # bash string copies it, so the text itself is never walked character by character.
 # ---------------------------------------------------------------------------
 
@@ -457,46 +468,65 @@ _rune_pfail() {
     return 1
 }
 
-# Split the outside-of-strings segment $1 into tokens appended to _rj_t.
-_rune_tok_outside() {
-    local s=$1 c
-    case $s in
-        '') return 0 ;;
-        ',' | ':' | '{' | '}' | '[' | ']')
-            _rj_t+=("$s")
-            return 0
-            ;;
-    esac
-    for c in '{' '}' '[' ']' ':' ','; do
-        if [[ $s == *"$c"* ]]; then
-            s=${s//"$c"/" $c "}
-        fi
-    done
-    # Word splitting on JSON whitespace, with globbing off for this function only.
-    local - IFS=$' \t\r\n'
+# Tokenize $1 into _rj_t and _rj_s: a string is the token '"' in _rj_t with its
+# raw content (escapes kept) next in _rj_s; everything else is one token per
+# structural character, literal or number. Caller has LC_ALL=C.
+_rune_tokenize() {
+    local -a p
+    local cur piece s c strs
+    local -i j=0 n k L
+    # Cut at every quote with bash's own word splitting (one pass in C; a
+    # here-string for mapfile would be a pipe read one byte per read(2)).
+    # IFS='"' is not whitespace, so empty fields between quotes stay; the
+    # newline keeps a last empty field. Fields alternate outside/inside a
+    # string until an escaped quote joins two inside pieces.
+    local - IFS='"'
     set -f
     # shellcheck disable=SC2206
-    _rj_t+=($s)
-    return 0
-}
-
-# Tokenize $1 into _rj_t: strings become '"' + raw content (escapes kept),
-# everything else one token per structural character, literal or number.
-_rune_tokenize() {
-    local -a p=()
-    local cur piece
-    local -i j=0 n k L
-    _rj_t=()
-    mapfile -t -d '"' p <<<"$1"
+    p=($1$'\n')
     n=${#p[@]}
+    _rj_t=() _rj_s=()
+    # Usual text: no escaped quote (so fields strictly alternate), every string
+    # closed (an odd number of fields), no control character in a string, and
+    # no \x1e, the separator used here. Then the tokens come from a few
+    # whole-text operations instead of a loop: printf reuses its format for
+    # every pair of fields, so '%.0s%s' keeps the strings and '%s%.0s' the rest.
+    if ((n % 2 == 1)) && [[ $1 != *'\"'* && $1 != *$'\x1e'* ]]; then
+        printf -v strs '%.0s%s\x1e' "${p[@]}"
+        if [[ $strs != *[$'\x01'-$'\x1d\x1f']* ]]; then
+            printf -v s '%s\x1e%.0s' "${p[@]}"
+            s=${s%$'\x1e'}
+            for c in '{' '}' '[' ']' ':' ','; do
+                s=${s//"$c"/" $c "}
+            done
+            # Each \x1e between two outside parts stands for the string there.
+            s=${s//$'\x1e'/' " '}
+            IFS=$' \t\r\n'
+            # shellcheck disable=SC2206
+            _rj_t=($s)
+            IFS=$'\x1e'
+            # shellcheck disable=SC2206
+            _rj_s=($strs)
+            return 0
+        fi
+    fi
+    # Otherwise field by field, which finds the first error in text order.
+    IFS=$' \t\r\n'
     while ((j < n)); do
-        _rune_tok_outside "${p[j]}"
-        j+=1
+        s=${p[j]} j=j+1
+        # Space out the structure, split on whitespace.
+        for c in '{' '}' '[' ']' ':' ','; do
+            if [[ $s == *"$c"* ]]; then
+                s=${s//"$c"/" $c "}
+            fi
+        done
+        # shellcheck disable=SC2206
+        _rj_t+=($s)
         ((j < n)) || break
         piece=${p[j]}
         cur=$piece
         j+=1
-        while :; do
+        while [[ $piece == *'\' ]]; do
             # An odd run of backslashes before the quote escapes it. The run lies
             # within the last piece (pieces are cut at quotes), so only it is read.
             k=0
@@ -518,7 +548,7 @@ _rune_tokenize() {
             _rune_pfail "unescaped control character in a string"
             return 1
         fi
-        _rj_t+=("\"$cur")
+        _rj_t+=('"') _rj_s+=("$cur")
     done
     return 0
 }
@@ -555,7 +585,12 @@ _rune_decode() {
     local -a pc=()
     local piece rest hex
     local -i m=1 np cp lo
-    mapfile -t -d '\' pc <<<"$raw"
+    # Cut at backslashes as _rune_tokenize cuts at quotes (no here-string).
+    # shellcheck disable=SC2141 # a backslash is the separator meant
+    local - IFS='\'
+    set -f
+    # shellcheck disable=SC2206
+    pc=($raw$'\n')
     np=${#pc[@]}
     pc[np - 1]=${pc[np - 1]%$'\n'}
     _rj_str=${pc[0]}
@@ -604,133 +639,132 @@ _rune_decode() {
     return 0
 }
 
-# Parse one value at token _rj_k; $1 = path (SEP-joined keys), $2 = depth.
-_rune_pvalue() {
-    if ((_rj_k >= ${#_rj_t[@]})); then
-        _rune_pfail "unexpected end of input"
-        return 1
-    fi
-    local tok=${_rj_t[_rj_k]}
-    _rj_k+=1
-    case $tok in
-        '{') _rune_pobject "$1" "$2" || return 1 ;;
-        '[') _rune_parray "$1" "$2" || return 1 ;;
-        '"'*)
-            _rune_decode "${tok:1}" || return 1
-            if ((_rj_store)); then
-                RUNE__T[$1]=s
-                RUNE__V[$1]=$_rj_str
-            fi
-            ;;
-        true | false)
-            if ((_rj_store)); then
-                RUNE__T[$1]=b
-                RUNE__V[$1]=$tok
-            fi
-            ;;
-        null)
-            if ((_rj_store)); then
-                RUNE__T[$1]=z
-                RUNE__V[$1]=
-            fi
-            ;;
-        *)
-            if ! [[ $tok =~ $RUNE__NUM_RE ]]; then
-                _rune_pfail "unexpected token '${tok:0:32}'"
-                return 1
-            fi
-            if ((_rj_store)); then
-                RUNE__T[$1]=n
-                RUNE__V[$1]=$tok
-            fi
-            ;;
-    esac
-    return 0
-}
-
-_rune_pobject() {
-    local path=$1 tok
-    local -i depth=$2+1 start=_rj_k-1
-    ((depth <= RUNE__MAX_DEPTH)) || _rune_pfail "nesting deeper than $RUNE__MAX_DEPTH" || return 1
-    if [[ ${_rj_t[_rj_k]-} == '}' ]]; then
-        _rj_k+=1
-    else
-        while :; do
-            tok=${_rj_t[_rj_k]-}
-            _rj_k+=1
-            [[ $tok == '"'* ]] || _rune_pfail "expected a string key" || return 1
-            _rune_decode "${tok:1}" || return 1
-            [[ ${_rj_t[_rj_k]-} == ':' ]] || _rune_pfail "expected ':' after a key" || return 1
-            _rj_k+=1
-            _rune_pvalue "$path$RUNE__SEP$_rj_str" "$depth" || return 1
-            tok=${_rj_t[_rj_k]-}
-            _rj_k+=1
-            case $tok in
-                ',') ;;
-                '}') break ;;
-                *)
-                    _rune_pfail "expected ',' or '}' in an object"
-                    return 1
-                    ;;
-            esac
-        done
-    fi
-    if ((_rj_store)) && [[ -n $path ]]; then
-        RUNE__T[$path]=o
-        RUNE__R[$path]="$start $((_rj_k - 1))"
-    fi
-    return 0
-}
-
-_rune_parray() {
-    local path=$1 tok
-    local -i depth=$2+1 start=_rj_k-1 idx=0
-    ((depth <= RUNE__MAX_DEPTH)) || _rune_pfail "nesting deeper than $RUNE__MAX_DEPTH" || return 1
-    if [[ ${_rj_t[_rj_k]-} == ']' ]]; then
-        _rj_k+=1
-    else
-        while :; do
-            _rune_pvalue "$path$RUNE__SEP$idx" "$depth" || return 1
-            idx+=1
-            tok=${_rj_t[_rj_k]-}
-            _rj_k+=1
-            case $tok in
-                ',') ;;
-                ']') break ;;
-                *)
-                    _rune_pfail "expected ',' or ']' in an array"
-                    return 1
-                    ;;
-            esac
-        done
-    fi
-    if ((_rj_store)) && [[ -n $path ]]; then
-        RUNE__T[$path]=a
-        RUNE__R[$path]="$start $((_rj_k - 1))"
-    fi
-    return 0
-}
-
 # Parse $1, which must be one JSON object. $2=1 stores into RUNE__T/V/R and keeps
-# the tokens in RUNE__TOK; $2=0 only validates. Error text in _rune_perr.
+# the tokens in RUNE__TOK and RUNE__STR; $2=0 only validates. Error text in
+# _rune_perr. One loop over the tokens with an explicit stack, not recursive
+# descent: every plugin run parses its envelope, and in bash a function call
+# costs several microseconds, a statement about one. States: K a key is next
+# (then ':' and a value), V a value at vpath, A a ',' or the closer of the
+# container at depth d, C that container has just closed. si counts the
+# strings taken from _rj_s.
 _rune_parse() {
     local LC_ALL=C
-    local -a _rj_t=()
-    local -i _rj_k=0 _rj_store=$2
-    local _rj_str='' _rj_ch=''
+    local -a _rj_t=() _rj_s=() cpath=() ckind=()
+    local -ai cstart=() cidx=() csi=()
+    local -i k=0 n d=0 si=0
+    local st=V tok vpath='' _rj_str='' _rj_ch=''
+    if (($2 == 0)); then
+        # Validation stores into throwaway tables (cheaper than testing a flag
+        # at every value).
+        local -A RUNE__T=() RUNE__V=() RUNE__R=()
+    fi
     _rune_perr=
     _rune_tokenize "$1" || return 1
     if [[ ${_rj_t[0]-} != '{' ]]; then
         _rune_pfail "the top-level value is not a JSON object"
         return 1
     fi
-    _rune_pvalue '' 0 || return 1
-    if ((_rj_k < ${#_rj_t[@]})); then
+    n=${#_rj_t[@]}
+    while :; do
+        case $st in
+            K)
+                # The usual member, "key":"string without escapes", in one step.
+                if [[ ${_rj_t[k + 1]-} == : && ${_rj_t[k]-} == '"' && ${_rj_t[k + 2]-} == '"' &&
+                    ${_rj_s[si]}${_rj_s[si + 1]} != *'\'* ]]; then
+                    vpath=${cpath[d]}$RUNE__SEP${_rj_s[si]}
+                    RUNE__T[$vpath]=s RUNE__V[$vpath]=${_rj_s[si + 1]} k=k+3 si=si+2 st=A
+                    continue
+                fi
+                tok=${_rj_t[k]-} k=k+1
+                [[ $tok == '"' ]] || _rune_pfail "expected a string key" || return 1
+                _rj_str=${_rj_s[si]} si=si+1
+                if [[ $_rj_str == *'\'* ]]; then
+                    _rune_decode "$_rj_str" || return 1
+                fi
+                [[ ${_rj_t[k]-} == ':' ]] || _rune_pfail "expected ':' after a key" || return 1
+                k+=1 vpath=${cpath[d]}$RUNE__SEP$_rj_str st=V
+                ;;
+            V)
+                ((k < n)) || _rune_pfail "unexpected end of input" || return 1
+                tok=${_rj_t[k]} k=k+1 st=A
+                case $tok in
+                    '{' | '[')
+                        ((d < RUNE__MAX_DEPTH)) || _rune_pfail "nesting deeper than $RUNE__MAX_DEPTH" || return 1
+                        d+=1
+                        cpath[d]=$vpath cstart[d]=$((k - 1)) cidx[d]=0 csi[d]=$si
+                        if [[ $tok == '{' ]]; then
+                            ckind[d]=o st=K
+                            if [[ ${_rj_t[k]-} == '}' ]]; then
+                                k+=1 st=C
+                            fi
+                        else
+                            ckind[d]=a st=V vpath+=${RUNE__SEP}0
+                            if [[ ${_rj_t[k]-} == ']' ]]; then
+                                k+=1 st=C
+                            fi
+                        fi
+                        ;;
+                    '"')
+                        _rj_str=${_rj_s[si]} si=si+1
+                        if [[ $_rj_str == *'\'* ]]; then
+                            _rune_decode "$_rj_str" || return 1
+                        fi
+                        RUNE__T[$vpath]=s RUNE__V[$vpath]=$_rj_str
+                        ;;
+                    true | false) RUNE__T[$vpath]=b RUNE__V[$vpath]=$tok ;;
+                    null) RUNE__T[$vpath]=z RUNE__V[$vpath]= ;;
+                    *)
+                        # Plain digits skip the regex (bash compiles it at every =~).
+                        if [[ $tok == *[!0-9]* || $tok == 0?* ]] && ! [[ $tok =~ $RUNE__NUM_RE ]]; then
+                            _rune_pfail "unexpected token '${tok:0:32}'"
+                            return 1
+                        fi
+                        RUNE__T[$vpath]=n RUNE__V[$vpath]=$tok
+                        ;;
+                esac
+                ;;
+            A)
+                ((d > 0)) || break
+                tok=${_rj_t[k]-} k=k+1
+                if [[ ${ckind[d]} == o ]]; then
+                    case $tok in
+                        ',') st=K ;;
+                        '}') st=C ;;
+                        *)
+                            _rune_pfail "expected ',' or '}' in an object"
+                            return 1
+                            ;;
+                    esac
+                else
+                    case $tok in
+                        ',')
+                            cidx[d]+=1
+                            vpath=${cpath[d]}$RUNE__SEP${cidx[d]} st=V
+                            ;;
+                        ']') st=C ;;
+                        *)
+                            _rune_pfail "expected ',' or ']' in an array"
+                            return 1
+                            ;;
+                    esac
+                fi
+                ;;
+            C)
+                # The top-level object has no path and no entry. The range is
+                # "first-token last-token first-string".
+                if [[ -n ${cpath[d]} ]]; then
+                    RUNE__T[${cpath[d]}]=${ckind[d]} RUNE__R[${cpath[d]}]="${cstart[d]} $((k - 1)) ${csi[d]}"
+                fi
+                d=$((d - 1)) st=A
+                ;;
+        esac
+    done
+    if ((k < n)); then
         _rune_pfail "unexpected data after the top-level object"
         return 1
     fi
-    if ((_rj_store)); then
-        RUNE__TOK=("${_rj_t[@]}")
+    if (($2)); then
+        RUNE__TOK=("${_rj_t[@]}") RUNE__STR=("${_rj_s[@]}")
     fi
     return 0
 }
@@ -748,13 +782,16 @@ _rune_raw_to() {
         n | b) printf -v "$1" '%s' "${RUNE__V[$2]}" ;;
         z) printf -v "$1" 'null' ;;
         o | a)
-            local -i __rune_i __rune_a __rune_b
-            local __rune_tok __rune_out='' IFS=$' \t\n'
-            read -r __rune_a __rune_b <<<"${RUNE__R[$2]}"
+            # The range is "first-token last-token first-string".
+            local __rune_r=${RUNE__R[$2]} __rune_tok __rune_out=''
+            local -i __rune_i __rune_a=${__rune_r%% *} __rune_b __rune_s=${__rune_r##* }
+            __rune_r=${__rune_r#* }
+            __rune_b=${__rune_r%% *}
             for ((__rune_i = __rune_a; __rune_i <= __rune_b; __rune_i++)); do
                 __rune_tok=${RUNE__TOK[__rune_i]}
-                if [[ $__rune_tok == '"'* ]]; then
-                    __rune_tok=${__rune_tok:1}
+                if [[ $__rune_tok == '"' ]]; then
+                    __rune_tok=${RUNE__STR[__rune_s]}
+                    __rune_s+=1
                     # Re-encode only strings whose bytes are not valid UTF-8.
                     if [[ $__rune_tok == *$RUNE__HIGH* ]] && ! [[ $__rune_tok =~ $RUNE__UTF8_ALL ]]; then
                         local _rj_str
@@ -875,14 +912,13 @@ rune_get() {
     return 1
 }
 
-# JSON form of an id to echo: the input's string, else null.
 # rune_get into variable $1 (path $2, default $3): no subshell.
 _rune_get_to() {
     local __rune_p="${RUNE__SEP}${2//./$RUNE__SEP}"
     _rune_value_to "$__rune_p" "$1" || printf -v "$1" '%s' "${3-}"
 }
 
-# _rune_id_json into variable $1 (path $2).
+# JSON form of an id to echo into variable $1: the string at path $2, else null.
 _rune_id_json_to() {
     local ip="${RUNE__SEP}${2//./$RUNE__SEP}"
     if [[ ${RUNE__T[$ip]-} == s ]]; then
@@ -890,15 +926,6 @@ _rune_id_json_to() {
         printf -v "$1" '"%s"' "$_rune_e"
     else
         printf -v "$1" null
-    fi
-}
-
-_rune_id_json() {
-    local ip="${RUNE__SEP}${1//./$RUNE__SEP}"
-    if [[ ${RUNE__T[$ip]-} == s ]]; then
-        rune_json_str "${RUNE__V[$ip]}"
-    else
-        printf 'null'
     fi
 }
 
@@ -911,15 +938,6 @@ _rune_new_id_to() {
     fi
     [[ $id =~ ^[0-9a-f-]{36}$ ]] || id=unknown
     printf -v "$1" '"%s"' "$id"
-}
-
-_rune_new_id() {
-    local id=''
-    if [[ -r /proc/sys/kernel/random/uuid ]]; then
-        read -r id </proc/sys/kernel/random/uuid || true
-    fi
-    [[ $id =~ ^[0-9a-f-]{36}$ ]] || id=unknown
-    printf '"%s"' "$id"
 }
 
 # After a parse failure, still echo the ids when they can be spotted in the text.
@@ -982,20 +1000,38 @@ rune_read_input() {
     _rune_id_json_to RUNE__ID_CORRELATION message_metadata.correlation_id
     _rune_id_json_to RUNE__ID_TRACE observability.trace_id
     _rune_id_json_to RUNE__ID_SPAN observability.span_id
-    _rune_get_to RUNE_MESSAGE_ID message_metadata.message_id
-    _rune_get_to RUNE_CORRELATION_ID message_metadata.correlation_id
-    _rune_get_to RUNE_CREATED_AT message_metadata.created_at
-    _rune_get_to RUNE_TRACE_ID observability.trace_id
-    _rune_get_to RUNE_SPAN_ID observability.span_id
-    _rune_get_to RUNE_NODE payload.context.node
-    _rune_get_to RUNE_ACTION payload.context.action
-    _rune_get_to RUNE_INCIDENT_ID payload.context.incident_id
-    _rune_get_to RUNE_REQUESTED_BY payload.context.requested_by
-    _rune_get_to RUNE_TRIGGERED_BY payload.context.triggered_by
-    _rune_get_to RUNE_TRANSPORT payload.context.transport
-    local version
-    _rune_get_to version message_metadata.version
-    if [[ -n $version && ! $version =~ ^1(\.[0-9]+)*$ ]]; then
+    # The globals straight from the tables (a null or absent one is empty): a
+    # function call each would cost more than parsing them did.
+    local s=$RUNE__SEP version
+    local m=${s}message_metadata$s o=${s}observability$s c=${s}payload${s}context$s
+    RUNE_MESSAGE_ID=${RUNE__V[${m}message_id]-}
+    RUNE_CORRELATION_ID=${RUNE__V[${m}correlation_id]-}
+    RUNE_CREATED_AT=${RUNE__V[${m}created_at]-}
+    RUNE_TRACE_ID=${RUNE__V[${o}trace_id]-}
+    RUNE_SPAN_ID=${RUNE__V[${o}span_id]-}
+    RUNE_NODE=${RUNE__V[${c}node]-}
+    RUNE_ACTION=${RUNE__V[${c}action]-}
+    RUNE_INCIDENT_ID=${RUNE__V[${c}incident_id]-}
+    RUNE_REQUESTED_BY=${RUNE__V[${c}requested_by]-}
+    RUNE_TRIGGERED_BY=${RUNE__V[${c}triggered_by]-}
+    RUNE_TRANSPORT=${RUNE__V[${c}transport]-}
+    version=${RUNE__V[${m}version]-}
+    # An object or array in one of those places holds its JSON text instead.
+    if [[ ${RUNE__T[${m}message_id]-}${RUNE__T[${m}correlation_id]-}${RUNE__T[${m}created_at]-}${RUNE__T[${m}version]-}${RUNE__T[${o}trace_id]-}${RUNE__T[${o}span_id]-}${RUNE__T[${c}node]-}${RUNE__T[${c}action]-}${RUNE__T[${c}incident_id]-}${RUNE__T[${c}requested_by]-}${RUNE__T[${c}triggered_by]-}${RUNE__T[${c}transport]-} == *[oa]* ]]; then
+        _rune_get_to RUNE_MESSAGE_ID message_metadata.message_id
+        _rune_get_to RUNE_CORRELATION_ID message_metadata.correlation_id
+        _rune_get_to RUNE_CREATED_AT message_metadata.created_at
+        _rune_get_to RUNE_TRACE_ID observability.trace_id
+        _rune_get_to RUNE_SPAN_ID observability.span_id
+        _rune_get_to RUNE_NODE payload.context.node
+        _rune_get_to RUNE_ACTION payload.context.action
+        _rune_get_to RUNE_INCIDENT_ID payload.context.incident_id
+        _rune_get_to RUNE_REQUESTED_BY payload.context.requested_by
+        _rune_get_to RUNE_TRIGGERED_BY payload.context.triggered_by
+        _rune_get_to RUNE_TRANSPORT payload.context.transport
+        _rune_get_to version message_metadata.version
+    fi
+    if [[ -n $version && $version != 1.0 && ! $version =~ ^1(\.[0-9]+)*$ ]]; then
         rune_error 1 "unsupported BPCS version $(rune_json_str "$version") (this SDK speaks 1.x)"
     fi
     local pt=${RUNE__T[${RUNE__SEP}payload]-} it=${RUNE__T[${RUNE__SEP}payload${RUNE__SEP}input_parameters]-}
@@ -1104,16 +1140,9 @@ _rune_now_to() {
 }
 
 rune_now() {
-    local TZ=UTC0 t sec frac
-    if [[ -n ${EPOCHREALTIME-} ]]; then
-        sec=${EPOCHREALTIME%[.,]*}
-        frac=${EPOCHREALTIME#*[.,]}000
-        printf -v t '%(%Y-%m-%dT%H:%M:%S)T' "$sec"
-        printf '%s.%sZ' "$t" "${frac:0:3}"
-    else
-        printf -v t '%(%Y-%m-%dT%H:%M:%S)T' -1
-        printf '%s.000Z' "$t"
-    fi
+    local __rune_now
+    _rune_now_to __rune_now
+    printf '%s' "$__rune_now"
 }
 
 # Print the envelope with payload $1 and error $2, then exit $3.
@@ -1240,3 +1269,4 @@ rune_truncate() {
     done
     printf -v "$1" '%s' "$__rune_s"
 }
+
