@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::chain::{EventBytes, GENESIS, canonical, parse_hash};
 use super::error::{Error, Result};
@@ -176,49 +176,6 @@ impl Journal {
         self.head = chain.head;
         Ok(value)
     }
-
-    /// Executions without a terminal event whose process is gone get `interrupted`.
-    fn recover_interrupted(&mut self) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT x.id, x.incident_id, x.request_id,
-                        (SELECT body FROM events r WHERE r.kind = 'request' AND r.request_id = x.request_id LIMIT 1)
-                 FROM executions x WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.execution_id = x.id
-                     AND e.kind IN ('result', 'error', 'cancelled', 'interrupted'))",
-            )
-            .map_err(|e| self.err(e))?;
-        let open: Vec<(String, String, String, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        drop(stmt);
-        let dead: Vec<_> = open
-            .into_iter()
-            .filter(|(.., body)| !writer_alive(body.as_deref()))
-            .collect();
-        if dead.is_empty() {
-            return Ok(());
-        }
-        for (execution, ..) in &dead {
-            tracing::warn!(%execution, "execution left unfinished by a rune that is gone: marked interrupted");
-        }
-        self.write(|tx, chain| {
-            for (execution, incident, request, _) in &dead {
-                chain.append(
-                    tx,
-                    NewEvent {
-                        incident_id: incident,
-                        request_id: Some(request),
-                        execution_id: Some(execution),
-                        kind: "interrupted",
-                        body: json!({"reason": "rune stopped before this execution finished; its outcome is unknown"}),
-                    },
-                )?;
-            }
-            Ok(())
-        })
-    }
 }
 
 /// The last committed event's sequence and hash; `(0, GENESIS)` when empty.
@@ -240,31 +197,6 @@ pub(super) fn read_head(conn: &Connection, path: &Path) -> Result<(i64, [u8; 32]
                     detail: format!("event {seq} has a malformed hash"),
                 })
         }
-    }
-}
-
-/// True when the process that wrote a request is still running here: its
-/// executions are in flight, not interrupted.
-fn writer_alive(request_body: Option<&str>) -> bool {
-    let Some(body) = request_body.and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
-        return false;
-    };
-    let writer = &body["writer"];
-    let here = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
-    let same_host = writer["host"].as_str() == Some(here.as_str());
-    let pid = writer["pid"]
-        .as_i64()
-        .and_then(|p| i32::try_from(p).ok())
-        .and_then(rustix::process::Pid::from_raw);
-    match pid {
-        Some(pid) if same_host => {
-            pid.as_raw_nonzero().get() == i32::try_from(std::process::id()).unwrap_or(0)
-                || rustix::process::test_kill_process(pid).is_ok()
-        }
-        _ => false,
     }
 }
 

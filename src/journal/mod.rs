@@ -13,6 +13,7 @@ pub mod export;
 mod incident;
 mod query;
 pub mod recorder;
+mod recover;
 mod review;
 mod schema;
 mod verify;

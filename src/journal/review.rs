@@ -54,7 +54,7 @@ impl Journal {
                     detail: "it holds no journal schema".into(),
                 });
             }
-            version if version < schema::VERSION => {
+            version if version < schema::READABLE_FROM => {
                 return Err(Error::Invalid(format!(
                     "journal {} has schema version {version}; open it once for writing (e.g. `rune incident list`) to migrate it",
                     path.display()

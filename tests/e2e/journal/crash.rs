@@ -109,6 +109,149 @@ fn an_execution_whose_writer_died_gets_one_interrupted_event() {
     assert_eq!(home.verify(None).broken, None);
 }
 
+/// `n` executions the way finished runs leave them: a request, the
+/// execution, its result. Written raw for speed (their hashes are not a
+/// chain; these tests never verify), by a writer that is gone.
+fn finished_executions(home: &Home, n: usize) {
+    let mut conn = home.raw();
+    let tx = conn.transaction().unwrap();
+    let incident: String = tx
+        .query_row("SELECT id FROM incidents LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    for i in 0..n {
+        let (request, execution) = (
+            format!("req-{}", uuid_like()),
+            format!("exec-{}", uuid_like()),
+        );
+        let hash = format!("{:064x}", i + 1);
+        tx.execute(
+            "INSERT INTO events (at, incident_id, request_id, kind, body, prev_hash, hash)
+             VALUES ('2026-11-25T00:00:00.000Z', ?1, ?2, 'request', '{\"writer\":{\"pid\":1,\"host\":\"gone\"}}', ?3, ?3)",
+            rusqlite::params![incident, request, hash],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO executions VALUES (?1, ?2, ?3, 'noop', '1.0.0', 's', 'localhost', 'local', 'o', '{}', '2026-11-25T00:00:00.000Z')",
+            rusqlite::params![execution, incident, request],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO events (at, incident_id, request_id, execution_id, kind, body, prev_hash, hash)
+             VALUES ('2026-11-25T00:00:00.000Z', ?1, ?2, ?3, 'result', '{}', ?4, ?4)",
+            rusqlite::params![incident, request, execution, hash],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+fn uuid_like() -> String {
+    rune::protocol::ids::message_id()
+}
+
+fn rowid_of(home: &Home, execution: &str) -> i64 {
+    home.raw()
+        .query_row(
+            "SELECT rowid FROM executions WHERE id = ?1",
+            [execution],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Recovery reads from the highest mark on, not the whole history; a mark
+/// never passes an execution whose writer still runs, however many finish
+/// after it, so that execution is still found once its writer dies.
+#[test]
+fn recovery_marks_never_pass_an_execution_still_running_elsewhere() {
+    let home = Home::new();
+    let mut child = home
+        .command(&["run", "misbehave", "-p", "case=sleep", "-p", "seconds=30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let plugin: i32 = poll(
+        "the plugin's stderr in the journal",
+        Duration::from_secs(10),
+        || {
+            let conn = rusqlite::Connection::open(&home.journal).ok()?;
+            let line: String = conn
+            .query_row(
+                "SELECT json_extract(body, '$.line') FROM events WHERE kind = 'stderr' AND instr(body, 'marker rune-sleep-') > 0",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+            line.strip_prefix("marker rune-sleep-")?.parse().ok()
+        },
+    );
+    let _plugin = Group(plugin);
+    let running: String = home
+        .raw()
+        .query_row(
+            "SELECT execution_id FROM events WHERE kind = 'started'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let outcomes = |execution: &str| {
+        home.raw()
+            .query_row(
+                "SELECT count(*) FROM events WHERE execution_id = ?1 AND kind = 'interrupted'",
+                [execution],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+    };
+    let mark = || home.count("SELECT coalesce(max(low), 0) FROM recovery_marks");
+
+    finished_executions(&home, 600);
+    drop(Journal::open(&home.journal).unwrap());
+    drop(Journal::open(&home.journal).unwrap());
+    assert!(
+        mark() <= rowid_of(&home, &running),
+        "a mark ({}) passed the running execution (rowid {})",
+        mark(),
+        rowid_of(&home, &running)
+    );
+    assert_eq!(outcomes(&running), 0);
+
+    kill(&mut child);
+    drop(Journal::open(&home.journal).unwrap());
+    assert_eq!(outcomes(&running), 1);
+
+    // With nothing running, the next mark passes everything read.
+    finished_executions(&home, 600);
+    drop(Journal::open(&home.journal).unwrap());
+    let last = home.count("SELECT max(rowid) FROM executions");
+    assert_eq!(mark(), last + 1);
+    // An execution recorded above the mark by a writer that is gone is
+    // still found.
+    let ghost: String = {
+        let conn = home.raw();
+        let request: String = conn
+            .query_row(
+                "SELECT request_id FROM executions WHERE id = ?1",
+                [&running],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let incident: String = conn
+            .query_row("SELECT id FROM incidents LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        let id = format!("exec-{}", uuid_like());
+        conn.execute(
+            "INSERT INTO executions VALUES (?1, ?2, ?3, 'noop', '1.0.0', 's', 'localhost', 'local', 'o', '{}', '2026-11-25T00:00:00.000Z')",
+            rusqlite::params![id, incident, request],
+        )
+        .unwrap();
+        id
+    };
+    drop(Journal::open(&home.journal).unwrap());
+    assert_eq!(outcomes(&ghost), 1);
+}
+
 /// Starts `rune journal stress`, writing `events` in batches of `batch`.
 fn stress(home: &Home, events: u64, batch: u64) -> Child {
     home.stress(events, batch)

@@ -161,7 +161,7 @@ fn a_journal_from_a_newer_rune_refuses() {
     case.assert_refused(
         &out,
         &case.home.journal,
-        "has schema version 99, newer than this rune understands (1); upgrade rune",
+        "has schema version 99, newer than this rune understands (2); upgrade rune",
     );
 }
 
