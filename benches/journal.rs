@@ -5,6 +5,8 @@
 //! - export of a 100,000-event incident, each format (target < 2 s)
 //! - verify of 1,000,000 events (target < 5 s)
 //! - journal bytes per event
+//! - the start of every `rune run` (open with its recovery, choose the
+//!   incident) on a journal of 100,000 executions: as on an empty one
 //!
 //! `RUNE_BENCH_VERIFY_EVENTS` shrinks the verify journal for a quick run.
 
@@ -258,11 +260,47 @@ fn main() {
         "< 5 s",
         took < Duration::from_secs(5),
     );
+    let journal_size = file_size(&path) as f64 / written as f64;
     drop(journal);
     println!(
-        "{:<46} {:>11}  {:.0} bytes/event",
-        "journal size (10k-line executions)",
-        "",
-        file_size(&path) as f64 / written as f64
+        "{:<46} {:>11}  {journal_size:.0} bytes/event",
+        "journal size (10k-line executions)", ""
+    );
+
+    // 4. What every `rune run` and the console pay first, on a long history.
+    const EXECUTIONS: u64 = 100_000;
+    let path = dir.path().join("history.db");
+    let mut journal = Journal::open(&path).expect("the journal opens");
+    let plan = new_plan(&mut journal, "history");
+    let events: Vec<ExecEvent> = (0..EXECUTIONS)
+        .flat_map(|i| execution(&plan, 1, i))
+        .collect();
+    append(&mut journal, &plan, &events);
+    drop(journal);
+    let start_of_run = |path: &Path| {
+        let start = Instant::now();
+        for _ in 0..10 {
+            let mut journal = Journal::open(path).expect("the journal reopens");
+            journal
+                .choose_incident(None, "bench@host", "noop")
+                .expect("an incident is chosen");
+        }
+        start.elapsed() / 10
+    };
+    let empty = dir.path().join("empty.db");
+    drop(Journal::open(&empty).expect("an empty journal opens"));
+    let baseline = start_of_run(&empty);
+    start_of_run(&path); // the first open writes the recovery mark
+    let took = start_of_run(&path);
+    report(
+        &format!("open + choose incident, {EXECUTIONS} executions"),
+        took,
+        format!(
+            "{:.2} ms per start (empty journal: {:.2} ms)",
+            took.as_secs_f64() * 1000.0,
+            baseline.as_secs_f64() * 1000.0
+        ),
+        "≤ 2× empty",
+        took <= baseline * 2,
     );
 }
