@@ -13,7 +13,7 @@ use rune::transport::ssh::SshSettings;
 use crate::cpu::FarmCpu;
 use crate::relay;
 use crate::sshd::{FarmOptions, SshdFarm};
-use crate::{root, rune_bin};
+use crate::{root, rune_in};
 
 /// The dedicated login user with /bin/sh as its shell.
 pub const BENCH_USER: &str = "rune-bench";
@@ -207,16 +207,8 @@ impl Bench {
 
     pub fn rune(&self, n: usize, target: &str, action: &str) -> Command {
         let home = self.home.path();
-        let mut cmd = Command::new(rune_bin());
-        cmd.env_remove("RUNE_CATALOG")
-            .env_remove("RUNE_INVENTORY")
-            .env_remove("RUNE_JOURNAL")
-            .env("HOME", home)
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("NO_COLOR", "1")
-            .arg("run")
+        let mut cmd = rune_in(home);
+        cmd.arg("run")
             .arg(action)
             .arg("--catalog")
             .arg(self.catalog_dir(action))

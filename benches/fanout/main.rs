@@ -72,6 +72,21 @@ fn rune_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rune"))
 }
 
+/// The release `rune` with `home` as HOME and XDG dirs, none of the
+/// operator's RUNE_* settings, and no colour.
+fn rune_in(home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(rune_bin());
+    cmd.env_remove("RUNE_CATALOG")
+        .env_remove("RUNE_INVENTORY")
+        .env_remove("RUNE_JOURNAL")
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -282,16 +297,8 @@ fn local(runs: usize, rt: &tokio::runtime::Runtime) -> Vec<Row> {
     fs::write(&inventory_path, "").unwrap();
     let rune = || {
         let h = home.path();
-        let mut cmd = Command::new(rune_bin());
-        cmd.env_remove("RUNE_CATALOG")
-            .env_remove("RUNE_INVENTORY")
-            .env_remove("RUNE_JOURNAL")
-            .env("HOME", h)
-            .env("XDG_STATE_HOME", h.join("state"))
-            .env("XDG_CONFIG_HOME", h.join("config"))
-            .env("XDG_DATA_HOME", h.join("data"))
-            .env("NO_COLOR", "1")
-            .args(["run", "noop", "-o", "json", "-y", "--journal"])
+        let mut cmd = rune_in(h);
+        cmd.args(["run", "noop", "-o", "json", "-y", "--journal"])
             .arg(h.join("journal.db"));
         cmd
     };

@@ -74,9 +74,7 @@ impl Journal {
         let mark = live
             .iter()
             .map(|(rowid, ..)| *rowid)
-            .min()
-            .unwrap_or(last + 1)
-            .min(last + 1);
+            .fold(last + 1, i64::min);
         if mark - low >= MARK_STEP {
             // Lazy: a mark lost to a power cut only makes the next open read more.
             let path = self.path.clone();

@@ -7,6 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use rune::journal::Journal;
+use rune::protocol::ids;
 
 use super::{Home, Rng, poll};
 
@@ -43,10 +44,11 @@ fn interrupted(home: &Home) -> Vec<(String, i64)> {
         .unwrap()
 }
 
-#[test]
-fn an_execution_whose_writer_died_gets_one_interrupted_event() {
-    let home = Home::new();
-    let mut child = home
+/// Starts `rune run misbehave case=sleep` and waits until its plugin runs:
+/// the run's process, a guard that kills the plugin's group, and the
+/// execution's id.
+fn sleeping_run(home: &Home) -> (Child, Group, String) {
+    let child = home
         .command(&["run", "misbehave", "-p", "case=sleep", "-p", "seconds=30"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -68,7 +70,7 @@ fn an_execution_whose_writer_died_gets_one_interrupted_event() {
             line.strip_prefix("marker rune-sleep-")?.parse().ok()
         },
     );
-    let _plugin = Group(plugin);
+    let group = Group(plugin);
     let execution: String = home
         .raw()
         .query_row(
@@ -77,6 +79,13 @@ fn an_execution_whose_writer_died_gets_one_interrupted_event() {
             |r| r.get(0),
         )
         .unwrap();
+    (child, group, execution)
+}
+
+#[test]
+fn an_execution_whose_writer_died_gets_one_interrupted_event() {
+    let home = Home::new();
+    let (mut child, _plugin, execution) = sleeping_run(&home);
 
     // While its writer lives, an execution is in flight, not interrupted.
     drop(Journal::open(&home.journal).unwrap());
@@ -120,8 +129,8 @@ fn finished_executions(home: &Home, n: usize) {
         .unwrap();
     for i in 0..n {
         let (request, execution) = (
-            format!("req-{}", uuid_like()),
-            format!("exec-{}", uuid_like()),
+            format!("req-{}", ids::message_id()),
+            format!("exec-{}", ids::message_id()),
         );
         let hash = format!("{:064x}", i + 1);
         tx.execute(
@@ -130,11 +139,7 @@ fn finished_executions(home: &Home, n: usize) {
             rusqlite::params![incident, request, hash],
         )
         .unwrap();
-        tx.execute(
-            "INSERT INTO executions VALUES (?1, ?2, ?3, 'noop', '1.0.0', 's', 'localhost', 'local', 'o', '{}', '2026-11-25T00:00:00.000Z')",
-            rusqlite::params![execution, incident, request],
-        )
-        .unwrap();
+        insert_execution(&tx, &execution, &incident, &request);
         tx.execute(
             "INSERT INTO events (at, incident_id, request_id, execution_id, kind, body, prev_hash, hash)
              VALUES ('2026-11-25T00:00:00.000Z', ?1, ?2, ?3, 'result', '{}', ?4, ?4)",
@@ -145,8 +150,13 @@ fn finished_executions(home: &Home, n: usize) {
     tx.commit().unwrap();
 }
 
-fn uuid_like() -> String {
-    rune::protocol::ids::message_id()
+/// An execution row as a run records it.
+fn insert_execution(conn: &rusqlite::Connection, id: &str, incident: &str, request: &str) {
+    conn.execute(
+        "INSERT INTO executions VALUES (?1, ?2, ?3, 'noop', '1.0.0', 's', 'localhost', 'local', 'o', '{}', '2026-11-25T00:00:00.000Z')",
+        rusqlite::params![id, incident, request],
+    )
+    .unwrap();
 }
 
 fn rowid_of(home: &Home, execution: &str) -> i64 {
@@ -165,36 +175,7 @@ fn rowid_of(home: &Home, execution: &str) -> i64 {
 #[test]
 fn recovery_marks_never_pass_an_execution_still_running_elsewhere() {
     let home = Home::new();
-    let mut child = home
-        .command(&["run", "misbehave", "-p", "case=sleep", "-p", "seconds=30"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let plugin: i32 = poll(
-        "the plugin's stderr in the journal",
-        Duration::from_secs(10),
-        || {
-            let conn = rusqlite::Connection::open(&home.journal).ok()?;
-            let line: String = conn
-            .query_row(
-                "SELECT json_extract(body, '$.line') FROM events WHERE kind = 'stderr' AND instr(body, 'marker rune-sleep-') > 0",
-                [],
-                |r| r.get(0),
-            )
-            .ok()?;
-            line.strip_prefix("marker rune-sleep-")?.parse().ok()
-        },
-    );
-    let _plugin = Group(plugin);
-    let running: String = home
-        .raw()
-        .query_row(
-            "SELECT execution_id FROM events WHERE kind = 'started'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let (mut child, _plugin, running) = sleeping_run(&home);
     let outcomes = |execution: &str| {
         home.raw()
             .query_row(
@@ -240,12 +221,8 @@ fn recovery_marks_never_pass_an_execution_still_running_elsewhere() {
         let incident: String = conn
             .query_row("SELECT id FROM incidents LIMIT 1", [], |r| r.get(0))
             .unwrap();
-        let id = format!("exec-{}", uuid_like());
-        conn.execute(
-            "INSERT INTO executions VALUES (?1, ?2, ?3, 'noop', '1.0.0', 's', 'localhost', 'local', 'o', '{}', '2026-11-25T00:00:00.000Z')",
-            rusqlite::params![id, incident, request],
-        )
-        .unwrap();
+        let id = format!("exec-{}", ids::message_id());
+        insert_execution(&conn, &id, &incident, &request);
         id
     };
     drop(Journal::open(&home.journal).unwrap());

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use rune::mediator::Status;
+use rune::mediator::{Status, TargetResult};
 use rune::protocol::eps::code;
 
 use super::{Env, eps_code, reason, run_on};
@@ -240,12 +240,7 @@ async fn a_timeout_leaves_no_process_on_the_target() {
         "took {:?}",
         clock.elapsed()
     );
-    let marker = result
-        .stderr_tail
-        .iter()
-        .find_map(|l| l.strip_prefix("marker "))
-        .unwrap()
-        .to_owned();
+    let marker = marker(result);
     eventually("the remote sleep to be killed", || !process_exists(&marker)).await;
 }
 
@@ -261,12 +256,7 @@ async fn a_timeout_kills_a_child_in_a_process_group_of_its_own() {
     let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
     let result = &report.results[0];
     assert_eq!(result.status, Status::TimedOut, "{}", reason(result));
-    let marker = result
-        .stderr_tail
-        .iter()
-        .find_map(|l| l.strip_prefix("marker "))
-        .unwrap()
-        .to_owned();
+    let marker = marker(result);
     eventually("the sleep in its own process group to be killed", || {
         !process_exists(&marker)
     })
@@ -313,14 +303,19 @@ async fn nothing_a_plugin_started_outlives_it_on_the_target() {
     let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
     let result = &report.results[0];
     assert_eq!(result.status, Status::Success, "{}", reason(result));
-    let marker = result
-        .stderr_tail
-        .iter()
-        .find_map(|l| l.strip_prefix("marker "))
-        .unwrap()
-        .to_owned();
+    let marker = marker(result);
     eventually("the orphaned sleep to be reaped", || {
         !process_exists(&marker)
     })
     .await;
+}
+
+/// The process name a misbehave case announces on stderr ("marker NAME").
+fn marker(result: &TargetResult) -> String {
+    result
+        .stderr_tail
+        .iter()
+        .find_map(|l| l.strip_prefix("marker "))
+        .unwrap()
+        .to_owned()
 }
