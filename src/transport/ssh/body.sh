@@ -18,8 +18,11 @@ session_pids() {
     [ "$4" = "$sid" ] && { p=${s#/proc/}; echo "${p%/stat}"; }
   done
 }
+# Stop, then kill: a process that sees a sibling die first (a shell
+# reporting "Killed", a parent forking again) cannot act once stopped.
 ( sleep "$deadline"; read -r me _ < /proc/self/stat
-  for p in $(session_pids); do [ "$p" = "$me" ] || kill -KILL "$p" 2>/dev/null; done
+  ps=; for p in $(session_pids); do [ "$p" = "$me" ] || ps="$ps $p"; done
+  kill -STOP $ps; kill -KILL $ps
   rm -rf "$d"; kill -KILL $$ ) </dev/null >/dev/null 2>&1 &
 if [ "$size" -gt 0 ]; then
   dd bs="$size" count=1 iflag=fullblock of="$d/bundle.tar" 2>/dev/null || head -c "$size" > "$d/bundle.tar"

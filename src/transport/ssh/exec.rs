@@ -336,7 +336,9 @@ impl Output {
 
 /// The command that kills every process of the execution's remote session
 /// and removes its directory; `None` when the prelude never reported them
-/// (or reported something that does not look like them).
+/// (or reported something that does not look like them). Every process is
+/// stopped before any is killed, so none can react to a sibling's death: a
+/// shell would report "Killed" on the plugin's stderr.
 fn kill_script(session: Option<&Session>) -> Option<String> {
     let session = session?;
     let safe_dir = session.dir.starts_with('/')
@@ -346,8 +348,9 @@ fn kill_script(session: Option<&Session>) -> Option<String> {
         return None;
     }
     let script = format!(
-        "sid={}; for s in /proc/[0-9]*/stat; do {{ read -r l < \"$s\"; }} 2>/dev/null || continue; p=${{s#/proc/}}; p=${{p%/stat}}; \
-         set -- ${{l##*) }}; [ \"$4\" = \"$sid\" ] && kill -KILL \"$p\" 2>/dev/null; done; rm -rf {}",
+        "sid={}; ps=; for s in /proc/[0-9]*/stat; do {{ read -r l < \"$s\"; }} 2>/dev/null || continue; p=${{s#/proc/}}; p=${{p%/stat}}; \
+         set -- ${{l##*) }}; [ \"$4\" = \"$sid\" ] && ps=\"$ps $p\"; done; \
+         [ -n \"$ps\" ] && {{ kill -STOP $ps; kill -KILL $ps; }} 2>/dev/null; rm -rf {}",
         session.sid,
         quote(&session.dir)
     );

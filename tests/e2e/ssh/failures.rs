@@ -241,6 +241,12 @@ async fn a_timeout_leaves_no_process_on_the_target() {
         clock.elapsed()
     );
     let marker = marker(result);
+    // The kill adds nothing to the plugin's stderr: no shell's "Killed".
+    assert_eq!(
+        result.stderr_tail,
+        [format!("marker {marker}")],
+        "stderr holds only what the plugin wrote"
+    );
     eventually("the remote sleep to be killed", || !process_exists(&marker)).await;
 }
 
