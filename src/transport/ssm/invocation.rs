@@ -249,8 +249,8 @@ impl Invocation<'_> {
             ))),
             Printed::Ran {
                 stdout,
-                exit: Some(code),
-            } => Ok(self.finished(stdout, code)),
+                exit: Some(exit),
+            } => Ok(self.finished(stdout, exit)),
             Printed::Ran { stdout, exit: None } if cut(text) => self.cut(stdout, out).await,
             Printed::Ran { stdout, exit: None } => Err(TransportError::Lost {
                 target,
@@ -265,11 +265,11 @@ impl Invocation<'_> {
 
 impl Invocation<'_> {
     /// A plugin that ran to its end; stdout beyond the limit is counted, not kept.
-    fn finished(&self, mut stdout: Vec<u8>, code: i32) -> Finished {
+    fn finished(&self, mut stdout: Vec<u8>, exit: Exit) -> Finished {
         let total = stdout.len() as u64;
         stdout.truncate(usize::try_from(self.stdout_limit).unwrap_or(usize::MAX));
         Finished {
-            exit: Exit::Code(code),
+            exit,
             stdout,
             stdout_total: total,
             killed: false,
@@ -311,8 +311,8 @@ impl Invocation<'_> {
                 match script::parse(&String::from_utf8_lossy(&bytes), self.nonce) {
                     Printed::Ran {
                         stdout,
-                        exit: Some(code),
-                    } => return Ok(self.finished(stdout, code)),
+                        exit: Some(exit),
+                    } => return Ok(self.finished(stdout, exit)),
                     _ => (
                         inline,
                         format!("the full stdout at {url} has no exit status line"),

@@ -7,6 +7,7 @@
 use std::io::Write;
 
 use crate::catalog::Plugin;
+use crate::transport::Exit;
 
 const TEMPLATE: &str = include_str!("script.sh");
 
@@ -14,7 +15,8 @@ const TEMPLATE: &str = include_str!("script.sh");
 const MAX_PREAMBLE: usize = 4096;
 
 /// Bytes the script's status lines may add around the plugin's stdout:
-/// the preamble, then the END line (`\nRUNE1 END <nonce> <status>\n`).
+/// the preamble, then the END line (`\nRUNE1 END <nonce> <status>\n`, the
+/// status a number or `signal <number>`).
 pub(super) const FRAME_BYTES: usize = MAX_PREAMBLE + 64;
 
 /// What the SSM agent appends to stdout when it cut the output short.
@@ -121,7 +123,7 @@ fn quote(s: &str) -> String {
 pub(super) enum Printed {
     /// The entry ran. `exit` is its status when the END line survived; when
     /// it did not, the output was cut (SSM's cap) or the script was killed.
-    Ran { stdout: Vec<u8>, exit: Option<i32> },
+    Ran { stdout: Vec<u8>, exit: Option<Exit> },
     /// The bundle that arrived does not hash to what was sent.
     BadSum,
     /// The script could not start the plugin, and said why.
@@ -145,10 +147,14 @@ pub(super) fn parse(stdout: &str, nonce: &str) -> Printed {
     let end = format!("\nRUNE1 END {nonce} ");
     if let Some(pos) = body.rfind(&end) {
         let status = body[pos + end.len()..].trim_end();
-        if let Ok(code) = status.parse::<i32>() {
+        let exit = match status.strip_prefix("signal ") {
+            Some(signal) => signal.parse().ok().map(Exit::Signal),
+            None => status.parse().ok().map(Exit::Code),
+        };
+        if exit.is_some() {
             return Printed::Ran {
                 stdout: body.as_bytes()[..pos].to_vec(),
-                exit: Some(code),
+                exit,
             };
         }
     }
@@ -248,7 +254,7 @@ mod tests {
             parse(&stdout, &common.nonce),
             Printed::Ran {
                 stdout: b"pwd=a param=it's $(x) stdin={\"for\":\"b\"}".to_vec(),
-                exit: Some(0)
+                exit: Some(Exit::Code(0))
             }
         );
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
@@ -269,9 +275,34 @@ mod tests {
             parse(&stdout, &common.nonce),
             Printed::Ran {
                 stdout: b"out\n".to_vec(),
-                exit: Some(194)
+                exit: Some(Exit::Code(194))
             }
         );
+    }
+
+    /// A signal is told from an exit status of 128 + n by the shell's own
+    /// report, which goes to a file, never to the plugin's stderr.
+    #[test]
+    fn a_plugin_killed_by_a_signal_is_told_from_one_exiting_137() {
+        let tmp = tempfile::tempdir().unwrap();
+        let common = Common::new(Plugin::Installed("/bin/sh".into()), Vec::new()).unwrap();
+        for (script, exit) in [
+            ("echo out; kill -KILL $$", Exit::Signal(9)),
+            ("echo out; kill -TERM $$", Exit::Signal(15)),
+            ("echo out; exit 137", Exit::Code(137)),
+        ] {
+            let commands = commands(&common, &[("i-aaa", script.as_bytes())]);
+            let (stdout, stderr, _) = run(&commands, "i-aaa", tmp.path());
+            assert_eq!(
+                parse(&stdout, &common.nonce),
+                Printed::Ran {
+                    stdout: b"out\n".to_vec(),
+                    exit: Some(exit)
+                },
+                "{script}"
+            );
+            assert_eq!(stderr, "", "{script}");
+        }
     }
 
     #[test]

@@ -44,13 +44,21 @@ bundle=
 cd "$d/$work" || { echo 'RUNE1 ERR no working directory'; exit 98; }
 @EXPORTS@
 echo "RUNE1 READY $nonce"
-if [ -x "$entry" ] || [ "$mode" = installed ]; then
-  printf '%s' "$envelope" | base64 -d | "$entry"
-else
-  printf '%s' "$envelope" | base64 -d | bash "$entry"
-fi
+# The shell reports a foreground job that a signal killed ("Killed") on its
+# own stderr, which is the plugin's here: only the entry gets that one (fd
+# 4), and the report goes to a file of ours. A report there means the
+# plugin died of a signal, and the END line says which.
+{
+  if [ -x "$entry" ] || [ "$mode" = installed ]; then
+    printf '%s' "$envelope" | base64 -d | "$entry" 2>&4 4>&-
+  else
+    printf '%s' "$envelope" | base64 -d | bash "$entry" 2>&4 4>&-
+  fi
+} 4>&2 2>"$d/.rune-wait"
 rc=$?
-printf '\nRUNE1 END %s %s\n' "$nonce" "$rc"
+end=$rc
+[ "$rc" -gt 128 ] && [ -s "$d/.rune-wait" ] && end="signal $((rc - 128))"
+printf '\nRUNE1 END %s %s\n' "$nonce" "$end"
 reap
 # SSM gives some exit statuses a meaning of its own (194 asks the agent to
 # reboot the instance): the real status is in the END line, never in ours.

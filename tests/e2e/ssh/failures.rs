@@ -250,6 +250,25 @@ async fn a_timeout_leaves_no_process_on_the_target() {
     eventually("the remote sleep to be killed", || !process_exists(&marker)).await;
 }
 
+/// A plugin killed by a signal is resource-exhausted as it is locally, and
+/// its stderr holds nothing it did not write (the prelude's shell stays quiet).
+#[tokio::test]
+async fn a_plugin_killed_by_a_signal_fails_as_it_does_locally() {
+    let env = Env::start(1);
+    let mut req = request("misbehave", &[("case", "signal")]);
+    req.selector.names = vec!["ssh-1".into()];
+    let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
+    let result = &report.results[0];
+    assert_eq!(
+        eps_code(result),
+        code::RESOURCE_EXHAUSTED,
+        "{}",
+        reason(result)
+    );
+    assert!(reason(result).contains("signal 9"), "{}", reason(result));
+    assert_eq!(result.stderr_tail, Vec::<String>::new());
+}
+
 /// At a normal end only the plugin's process group is killed (one builtin
 /// `kill`); a timeout kills its whole remote session, found by a scan of
 /// /proc, so a child that moved to a process group of its own dies too.

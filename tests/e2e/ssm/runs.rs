@@ -160,6 +160,32 @@ async fn the_plugin_reads_exactly_the_envelope_and_stderr_arrives() {
     );
 }
 
+/// A plugin killed by a signal is resource-exhausted as it is locally, and
+/// the wrapper's shell stays quiet: bash or dash would report "Killed" on
+/// the stderr that SSM hands back as the plugin's.
+#[tokio::test]
+async fn a_plugin_killed_by_a_signal_fails_as_it_does_locally() {
+    let emulator = Emulator::with_instances(1, json!({}));
+    let mut req = request("misbehave", &[("case", "signal")]);
+    req.selector.names = vec!["ssm-1".into()];
+    let (report, _) = run_on(
+        emulator.mediator(emulator.settings()),
+        &fixture_catalog(),
+        &inventory(1),
+        req,
+    )
+    .await;
+    let result = &report.results[0];
+    assert_eq!(
+        eps_code(result),
+        code::RESOURCE_EXHAUSTED,
+        "{}",
+        reason(result)
+    );
+    assert!(reason(result).contains("signal 9"), "{}", reason(result));
+    assert_eq!(result.stderr_tail, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn each_status_change_is_a_phase() {
     let emulator = Emulator::start(json!({
