@@ -25,6 +25,10 @@ const KEPT_ENV: &[&str] = &[
 /// killed: only a process that escaped the group (setsid) can hold them.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
 
+/// Retries of a spawn that found its executable busy stop once the next
+/// wait would reach this (1 + 2 + … + 256 ms in all).
+const SPAWN_BUSY_LIMIT: Duration = Duration::from_millis(512);
+
 /// Stderr is forwarded in chunks of at most this many bytes.
 const CHUNK: usize = 16 * 1024;
 
@@ -98,8 +102,8 @@ impl Local {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = command
-            .spawn()
+        let mut child = spawn(&mut command)
+            .await
             .map_err(|e| TransportError::Spawn(e.to_string()))?;
         let _ = progress.send(Progress::Phase("running".into())).await;
         let result = supervise(&mut child, job, progress).await;
@@ -111,6 +115,26 @@ impl Local {
             killed,
             mode,
         })
+    }
+}
+
+/// Spawns `command`, retrying while its executable is "busy" (ETXTBSY): a
+/// process that another thread forked while the entry was still open for
+/// writing holds that descriptor until it execs. Only a concurrent spawn
+/// can cause it, and it clears in microseconds, so a few short waits do.
+async fn spawn(command: &mut Command) -> std::io::Result<Child> {
+    let mut wait = Duration::from_millis(1);
+    loop {
+        match command.spawn() {
+            Err(e)
+                if rustix::io::Errno::from_io_error(&e) == Some(rustix::io::Errno::TXTBSY)
+                    && wait < SPAWN_BUSY_LIMIT =>
+            {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            result => return result,
+        }
     }
 }
 
@@ -214,4 +238,39 @@ fn kill_group(pgid: Option<u32>) {
     };
     // ESRCH (the group is already gone) is the common, harmless case.
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A writer that still holds the executable makes exec fail with
+    /// ETXTBSY; once it lets go, the retried spawn starts the program.
+    #[tokio::test]
+    async fn a_spawn_waits_out_an_executable_still_open_for_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"#!/bin/sh\necho started\n").unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        let busy = Command::new(&path).spawn().unwrap_err();
+        assert_eq!(
+            rustix::io::Errno::from_io_error(&busy),
+            Some(rustix::io::Errno::TXTBSY)
+        );
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(file);
+        });
+        let mut command = Command::new(&path);
+        command.stdout(Stdio::piped());
+        let child = spawn(&mut command).await.unwrap();
+        let out = child.wait_with_output().await.unwrap();
+        assert_eq!(out.stdout, b"started\n");
+        release.await.unwrap();
+    }
 }
