@@ -84,6 +84,22 @@ fn eps_code(result: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// The result for a failure message: each stderr_tail line shortened to
+/// its length and its first and last bytes, so a megabyte of tail cannot
+/// bury what went wrong.
+fn brief(result: &Value) -> Value {
+    let mut brief = result.clone();
+    if let Some(tail) = brief["stderr_tail"].as_array_mut() {
+        for line in tail.iter_mut() {
+            let text: Vec<char> = line.as_str().unwrap_or_default().chars().collect();
+            let (head, rest) = text.split_at(text.len().min(40));
+            let end: String = rest[rest.len().saturating_sub(40)..].iter().collect();
+            *line = format!("{} chars: {}…{end}", text.len(), String::from_iter(head)).into();
+        }
+    }
+    brief
+}
+
 fn notes(result: &Value) -> String {
     result["notes"].to_string()
 }
@@ -98,7 +114,12 @@ fn every_flood_ends_bounded(home: &Path, inventory: Option<&Path>, target: &str,
         target,
         &["-p", "case=stdout_gib", "--timeout", "10m"],
     );
-    assert_eq!(eps_code(&result), code::MESSAGE_TOO_LARGE, "{result}");
+    assert_eq!(
+        eps_code(&result),
+        code::MESSAGE_TOO_LARGE,
+        "{}",
+        brief(&result)
+    );
     assert!(took < within(60), "1 GiB of stdout took {took:?}");
     assert!(
         kib < RSS_CEILING_KIB,
@@ -111,7 +132,12 @@ fn every_flood_ends_bounded(home: &Path, inventory: Option<&Path>, target: &str,
         target,
         &["-p", "case=endless_stdout", "--timeout", "10m"],
     );
-    assert_eq!(eps_code(&result), code::MESSAGE_TOO_LARGE, "{result}");
+    assert_eq!(
+        eps_code(&result),
+        code::MESSAGE_TOO_LARGE,
+        "{}",
+        brief(&result)
+    );
     assert!(
         took < within(30),
         "endless stdout took {took:?}: not stopped at the cap"
@@ -123,7 +149,7 @@ fn every_flood_ends_bounded(home: &Path, inventory: Option<&Path>, target: &str,
         target,
         &["-p", "case=stderr_gib", "--timeout", "10m"],
     );
-    assert_eq!(result["status"], "success", "{result}");
+    assert_eq!(result["status"], "success", "{}", brief(&result));
     assert!(took < within(120), "1 GiB of stderr took {took:?}");
     assert!(
         kib < RSS_CEILING_KIB,
@@ -154,8 +180,13 @@ fn every_flood_ends_bounded(home: &Path, inventory: Option<&Path>, target: &str,
         target,
         &["-p", "case=endless_line", "--timeout", "3s"],
     );
-    assert_eq!(eps_code(&result), code::TIMEOUT, "{result}");
-    assert_eq!(result["stderr_lines"], 1, "one line, cut once: {result}");
+    assert_eq!(eps_code(&result), code::TIMEOUT, "{}", brief(&result));
+    assert_eq!(
+        result["stderr_lines"],
+        1,
+        "one line, cut once: {}",
+        brief(&result)
+    );
     assert!(result["stderr_bytes"].as_u64().unwrap() > 1024 * 1024);
     assert!(took < within(30), "an endless line took {took:?}");
     assert!(
@@ -169,10 +200,11 @@ fn every_flood_ends_bounded(home: &Path, inventory: Option<&Path>, target: &str,
         target,
         &["-p", "case=line_storm", "--timeout", "3s"],
     );
-    assert_eq!(eps_code(&result), code::TIMEOUT, "{result}");
+    assert_eq!(eps_code(&result), code::TIMEOUT, "{}", brief(&result));
     assert!(
         result["stderr_lines"].as_u64().unwrap() > 10_000,
-        "{result}"
+        "{}",
+        brief(&result)
     );
     assert!(notes(&result).contains("10000 of "), "{}", notes(&result));
     assert!(took < within(30), "a line storm took {took:?}");
