@@ -96,11 +96,16 @@ pub async fn run_case(case: &str, extra: &[(&str, &str)]) -> TargetResult {
     report.results.into_iter().next().unwrap()
 }
 
-/// The `rune` binary with a clean environment: no user inventory, logs in a temp dir.
+/// The `rune` binary with a clean environment: no user inventory, logs in a
+/// temp dir. Local plugins get their private directories under `home` too:
+/// a test that SIGKILLs rune mid-run leaves nothing behind in /tmp.
 pub fn rune(home: &Path) -> std::process::Command {
+    let tmp = home.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rune"));
     cmd.env_remove("RUNE_CATALOG")
         .env_remove("RUNE_INVENTORY")
+        .env("TMPDIR", tmp)
         .env("HOME", home)
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_CONFIG_HOME", home.join("config"))
