@@ -82,6 +82,47 @@ fn sleeping_run(home: &Home) -> (Child, Group, String) {
     (child, group, execution)
 }
 
+/// The private directories of local runs under `home`'s temp dir.
+fn run_dirs(home: &Home) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(home.path().join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("rune-")
+        })
+        .collect()
+}
+
+/// A SIGKILLed rune cannot remove its plugin's private directory; the next
+/// rune's first local run does, once it is old enough not to be one still
+/// being made (a minute: the test ages it instead of waiting).
+#[test]
+fn a_killed_runs_private_directory_is_swept_by_the_next_local_run() {
+    let home = Home::new();
+    let (mut child, plugin, _) = sleeping_run(&home);
+    kill(&mut child);
+    drop(plugin);
+    let left = run_dirs(&home);
+    assert_eq!(left.len(), 1, "{left:?}");
+    let minutes_ago = std::time::SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::open(&left[0])
+        .unwrap()
+        .set_modified(minutes_ago)
+        .unwrap();
+
+    let out = home.rune(&["run", "misbehave", "-p", "case=ok"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!left[0].exists(), "{:?} was left", left[0]);
+    assert_eq!(run_dirs(&home), Vec::<std::path::PathBuf>::new());
+}
+
 #[test]
 fn an_execution_whose_writer_died_gets_one_interrupted_event() {
     let home = Home::new();

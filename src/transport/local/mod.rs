@@ -5,6 +5,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -14,6 +15,8 @@ use tokio::sync::mpsc;
 
 use super::{Exit, Finished, Job, Progress, Transport, TransportError};
 use crate::catalog::Plugin;
+
+mod dirs;
 
 /// Variables of the operator's environment a plugin still sees. The rest
 /// (cloud credentials, tokens, agent sockets) stays out of plugins.
@@ -37,6 +40,16 @@ const CHUNK: usize = 16 * 1024;
 pub struct Local {
     /// Where private bundle copies go; the system temp dir when `None`.
     pub temp_root: Option<PathBuf>,
+    swept: Arc<OnceLock<()>>,
+}
+
+impl Local {
+    pub fn new(temp_root: Option<PathBuf>) -> Self {
+        Self {
+            temp_root,
+            swept: Arc::default(),
+        }
+    }
 }
 
 impl Transport for Local {
@@ -50,21 +63,27 @@ impl Transport for Local {
 }
 
 impl Local {
+    /// Sweeps what a killed rune left under the temp root, in the
+    /// background, on this transport's first run.
+    fn sweep_once(&self) {
+        if self.swept.set(()).is_ok() {
+            let root = dirs::root(self.temp_root.as_deref());
+            tokio::task::spawn_blocking(move || {
+                let swept = dirs::sweep(&root);
+                if swept > 0 {
+                    tracing::info!(swept, root = %root.display(), "removed run directories a killed rune left");
+                }
+            });
+        }
+    }
+
     async fn run(
         &self,
         job: Job,
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
-        let mut builder = tempfile::Builder::new();
-        // Asked for explicitly: tempfile's default is 0777 less the umask,
-        // and the bundle (and whatever the plugin writes there) stays private.
-        let owner_only =
-            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
-        builder.prefix("rune-").permissions(owner_only);
-        let dir = match &self.temp_root {
-            Some(root) => builder.tempdir_in(root)?,
-            None => builder.tempdir()?,
-        };
+        self.sweep_once();
+        let dir = dirs::RunDir::create(self.temp_root.as_deref())?;
         let (mut command, mode) = match &job.plugin {
             Plugin::Bundle(bundle) => {
                 bundle.unpack(dir.path())?;
