@@ -85,7 +85,7 @@ fn eps_code(result: &Value) -> i64 {
 }
 
 /// The result for a failure message: each stderr_tail line shortened to
-/// its length and its first and last bytes, so a megabyte of tail cannot
+/// its length and its first and last 40 characters, so a megabyte of tail cannot
 /// bury what went wrong.
 fn brief(result: &Value) -> Value {
     let mut brief = result.clone();

@@ -9,6 +9,7 @@ use rune::catalog::{self, Catalog};
 use rune::inventory::{Inventory, Selector};
 use rune::mediator::{ExecEvent, Mediator, Report, TargetResult};
 use rune::policy::{Confirmation, Operator, ParamInput, RunRequest, Source, decide};
+use rune::protocol::eps::code;
 use rune::transport::Transports;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -133,4 +134,14 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{what} did not happen within 5 s");
+}
+
+/// A plugin that died of SIGKILL, as every transport must report it: -32400
+/// naming the signal, and a stderr holding nothing the plugin did not write
+/// (it wrote nothing; no shell's "Killed").
+pub fn assert_killed_by_signal_9(result: &TargetResult) {
+    let eps = result.error.as_ref().expect("an EPS error");
+    assert_eq!(eps.code(), code::RESOURCE_EXHAUSTED, "{}", eps.reason());
+    assert!(eps.reason().contains("signal 9"), "{}", eps.reason());
+    assert_eq!(result.stderr_tail, Vec::<String>::new());
 }

@@ -95,8 +95,5 @@ async fn plugin_code_and_exit_status_are_both_kept() {
 
 #[tokio::test]
 async fn a_plugin_killed_by_a_signal_is_resource_exhausted() {
-    let result = run_case("signal", &[]).await;
-    let eps = result.error.unwrap();
-    assert_eq!(eps.code(), code::RESOURCE_EXHAUSTED);
-    assert!(eps.reason().contains("signal 9"), "{}", eps.reason());
+    crate::support::assert_killed_by_signal_9(&run_case("signal", &[]).await);
 }

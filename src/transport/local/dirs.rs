@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 const PREFIX: &str = "rune-";
@@ -26,7 +26,7 @@ pub(super) struct RunDir {
 }
 
 impl RunDir {
-    pub fn create(root: Option<&Path>) -> io::Result<Self> {
+    pub fn create(root: &Path) -> io::Result<Self> {
         let mut builder = tempfile::Builder::new();
         // Asked for explicitly: tempfile's default is 0777 less the umask,
         // and the bundle (and whatever the plugin writes there) stays private.
@@ -34,10 +34,7 @@ impl RunDir {
             .prefix(PREFIX)
             .rand_bytes(RANDOM_CHARS)
             .permissions(std::fs::Permissions::from_mode(0o700));
-        let dir = match root {
-            Some(root) => builder.tempdir_in(root)?,
-            None => builder.tempdir()?,
-        };
+        let dir = builder.tempdir_in(root)?;
         let lock = File::create(dir.path().join(LOCK))?;
         lock.lock()?;
         Ok(Self { dir, _lock: lock })
@@ -46,11 +43,6 @@ impl RunDir {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
-}
-
-/// The temp root `RunDir::create` uses.
-pub(super) fn root(configured: Option<&Path>) -> PathBuf {
-    configured.map_or_else(std::env::temp_dir, Path::to_path_buf)
 }
 
 /// Removes every run directory under `root` that is this user's, at least
@@ -99,22 +91,21 @@ fn abandoned(dir: &Path) -> bool {
     is_file && File::open(&lock).is_ok_and(|file| file.try_lock().is_ok())
 }
 
-/// Makes `path` a directory shaped like a run directory, with `files` in
-/// it, aged past the sweep's minimum; for tests.
-#[cfg(test)]
-pub(super) fn make_aged(path: &Path, files: &[&str]) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().mode(0o700).create(path)?;
-    for file in files {
-        File::create(path.join(file))?;
-    }
-    let old = SystemTime::now() - 2 * SWEEP_MIN_AGE;
-    File::open(path)?.set_modified(old)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Makes `path` a directory shaped like a run directory, with `files` in
+    /// it, aged past the sweep's minimum; for tests.
+    fn make_aged(path: &Path, files: &[&str]) -> io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(path)?;
+        for file in files {
+            File::create(path.join(file))?;
+        }
+        let old = SystemTime::now() - 2 * SWEEP_MIN_AGE;
+        File::open(path)?.set_modified(old)
+    }
 
     #[test]
     fn only_abandoned_run_directories_are_swept() {
@@ -133,7 +124,7 @@ mod tests {
         make_aged(&at("other-dir01"), &[LOCK]).unwrap();
         std::os::unix::fs::symlink(at("rune-dead01"), at("rune-link01")).unwrap();
         // Young: it may be between its creation and its lock.
-        let young = RunDir::create(Some(root.path())).unwrap();
+        let young = RunDir::create(root.path()).unwrap();
         let young_path = young.path().to_path_buf();
         drop(young._lock);
 
@@ -151,7 +142,7 @@ mod tests {
     #[test]
     fn a_run_directory_is_private_locked_and_removed_when_dropped() {
         let root = tempfile::tempdir().unwrap();
-        let dir = RunDir::create(Some(root.path())).unwrap();
+        let dir = RunDir::create(root.path()).unwrap();
         let path = dir.path().to_path_buf();
         assert!(is_run_dir_name(
             &path.file_name().unwrap().to_string_lossy()

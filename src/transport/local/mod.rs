@@ -40,16 +40,8 @@ const CHUNK: usize = 16 * 1024;
 pub struct Local {
     /// Where private bundle copies go; the system temp dir when `None`.
     pub temp_root: Option<PathBuf>,
+    /// Set by the first run, which sweeps what a killed rune left.
     swept: Arc<OnceLock<()>>,
-}
-
-impl Local {
-    pub fn new(temp_root: Option<PathBuf>) -> Self {
-        Self {
-            temp_root,
-            swept: Arc::default(),
-        }
-    }
 }
 
 impl Transport for Local {
@@ -63,11 +55,11 @@ impl Transport for Local {
 }
 
 impl Local {
-    /// Sweeps what a killed rune left under the temp root, in the
-    /// background, on this transport's first run.
-    fn sweep_once(&self) {
+    /// Sweeps what a killed rune left under `root`, in the background, on
+    /// this transport's first run.
+    fn sweep_once(&self, root: &std::path::Path) {
         if self.swept.set(()).is_ok() {
-            let root = dirs::root(self.temp_root.as_deref());
+            let root = root.to_path_buf();
             tokio::task::spawn_blocking(move || {
                 let swept = dirs::sweep(&root);
                 if swept > 0 {
@@ -82,8 +74,9 @@ impl Local {
         job: Job,
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
-        self.sweep_once();
-        let dir = dirs::RunDir::create(self.temp_root.as_deref())?;
+        let root = self.temp_root.clone().unwrap_or_else(std::env::temp_dir);
+        self.sweep_once(&root);
+        let dir = dirs::RunDir::create(&root)?;
         let (mut command, mode) = match &job.plugin {
             Plugin::Bundle(bundle) => {
                 bundle.unpack(dir.path())?;

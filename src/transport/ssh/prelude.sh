@@ -18,7 +18,9 @@ d=$(mktemp -d "${TMPDIR:-/tmp}/rune.XXXXXXXXXX") || { echo 'RUNE1 ERR mktemp fai
 # read through its own fd): a report there means the plugin died of a
 # signal, and this shell then dies of the same one, so sshd says so. A
 # shell that reports nothing leaves it an exit status of 128 + n.
-exec 4>"$d/.rune-wait" 5<"$d/.rune-wait" || { echo 'RUNE1 ERR cannot write the private directory'; exit 98; }
+# `command`: a failed redirection of a bare `exec` ends the shell before
+# `||` could report it.
+command exec 4>"$d/.rune-wait" 5<"$d/.rune-wait" || { echo 'RUNE1 ERR cannot write the private directory'; exit 98; }
 # An asynchronous command's stdin is /dev/null unless redirected: hand the
 # channel's stdin to the body through fd 3, and keep none of it here.
 exec 3<&0 </dev/null

@@ -258,15 +258,7 @@ async fn a_plugin_killed_by_a_signal_fails_as_it_does_locally() {
     let mut req = request("misbehave", &[("case", "signal")]);
     req.selector.names = vec!["ssh-1".into()];
     let report = run_on(&env, env.mediator(env.settings()), &fixture_catalog(), req).await;
-    let result = &report.results[0];
-    assert_eq!(
-        eps_code(result),
-        code::RESOURCE_EXHAUSTED,
-        "{}",
-        reason(result)
-    );
-    assert!(reason(result).contains("signal 9"), "{}", reason(result));
-    assert_eq!(result.stderr_tail, Vec::<String>::new());
+    crate::support::assert_killed_by_signal_9(&report.results[0]);
 }
 
 /// At a normal end only the plugin's process group is killed (one builtin

@@ -10,14 +10,8 @@ use rune::protocol::eps::code;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{Emulator, data, eps_code, inventory, reason, run_on};
+use super::{Emulator, data, eps_code, inventory, on_first, reason, run_on};
 use crate::support::{fixture_catalog, request, run_with, shipped_catalog};
-
-fn on_first(action: &str, params: &[(&str, &str)]) -> rune::policy::RunRequest {
-    let mut req = request(action, params);
-    req.selector.names = vec!["ssm-1".into()];
-    req
-}
 
 #[tokio::test]
 async fn throttling_is_retried_until_the_run_succeeds() {

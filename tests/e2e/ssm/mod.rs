@@ -225,6 +225,13 @@ pub async fn run_on(
     .await
 }
 
+/// A request for `action` on the first instance, `ssm-1`.
+pub fn on_first(action: &str, params: &[(&str, &str)]) -> RunRequest {
+    let mut req = crate::support::request(action, params);
+    req.selector.names = vec!["ssm-1".into()];
+    req
+}
+
 pub fn eps_code(result: &TargetResult) -> i64 {
     result.error.as_ref().map_or(0, |e| e.code())
 }

@@ -8,15 +8,13 @@ use rune::mediator::Status;
 use rune::protocol::eps::code;
 use serde_json::{Value, json};
 
-use super::{Emulator, data, eps_code, inventory, reason, run_on};
-use crate::support::{fixture_catalog, request};
+use super::{Emulator, data, eps_code, inventory, on_first, reason, run_on};
+use crate::support::fixture_catalog;
 
 const BUCKET: &str = "rune-output";
 
 fn big_on_first() -> rune::policy::RunRequest {
-    let mut req = request("misbehave", &[("case", "big")]);
-    req.selector.names = vec!["ssm-1".into()];
-    req
+    on_first("misbehave", &[("case", "big")])
 }
 
 /// Settings with the output bucket, a prefix, and S3 on the emulator.
@@ -69,8 +67,7 @@ async fn cut_stdout_is_read_in_full_from_the_output_bucket() {
 #[tokio::test]
 async fn output_that_fits_inline_never_touches_s3() {
     let emulator = Emulator::with_instances(1, json!({}));
-    let mut req = request("misbehave", &[("case", "ok")]);
-    req.selector.names = vec!["ssm-1".into()];
+    let req = on_first("misbehave", &[("case", "ok")]);
     let (report, _) = run_on(
         emulator.mediator(with_bucket(&emulator)),
         &fixture_catalog(),

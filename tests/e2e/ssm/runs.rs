@@ -9,7 +9,9 @@ use rune::mediator::Status;
 use rune::protocol::eps::code;
 use serde_json::{Value, json};
 
-use super::{Emulator, REGION, data, eps_code, instances, inventory, phases, reason, run_on};
+use super::{
+    Emulator, REGION, data, eps_code, instances, inventory, on_first, phases, reason, run_on,
+};
 use crate::support::{fixture_catalog, request, run, shipped_catalog};
 
 /// The plugin's error code, or 0 for a success.
@@ -61,8 +63,7 @@ async fn every_shipped_action_runs_over_ssm_as_it_runs_locally() {
             request(action, params),
         )
         .await;
-        let mut req = request(action, params);
-        req.selector.names = vec!["ssm-1".into()];
+        let req = on_first(action, params);
         let (report, _) = run_on(mediator.clone(), &shipped_catalog(), &inventory, req).await;
         let (local, remote) = (&local.results[0], &report.results[0]);
         assert_eq!(remote.transport, "ssm");
@@ -94,8 +95,7 @@ async fn every_shipped_action_runs_over_ssm_as_it_runs_locally() {
             assert_eq!(keys(remote), keys(local), "{action}: same output fields");
         }
     }
-    let mut req = request("tail-logs", &[("path", log), ("lines", "1")]);
-    req.selector.names = vec!["ssm-1".into()];
+    let req = on_first("tail-logs", &[("path", log), ("lines", "1")]);
     let (report, _) = run_on(mediator, &shipped_catalog(), &inventory, req).await;
     let out = &report.results[0]
         .output
@@ -115,8 +115,7 @@ async fn every_shipped_action_runs_over_ssm_as_it_runs_locally() {
 #[tokio::test]
 async fn the_plugin_reads_exactly_the_envelope_and_stderr_arrives() {
     let emulator = Emulator::with_instances(1, json!({}));
-    let mut req = request("misbehave", &[("case", "stdin")]);
-    req.selector.names = vec!["ssm-1".into()];
+    let mut req = on_first("misbehave", &[("case", "stdin")]);
     let (report, _) = run_on(
         emulator.mediator(emulator.settings()),
         &fixture_catalog(),
@@ -166,8 +165,7 @@ async fn the_plugin_reads_exactly_the_envelope_and_stderr_arrives() {
 #[tokio::test]
 async fn a_plugin_killed_by_a_signal_fails_as_it_does_locally() {
     let emulator = Emulator::with_instances(1, json!({}));
-    let mut req = request("misbehave", &[("case", "signal")]);
-    req.selector.names = vec!["ssm-1".into()];
+    let req = on_first("misbehave", &[("case", "signal")]);
     let (report, _) = run_on(
         emulator.mediator(emulator.settings()),
         &fixture_catalog(),
@@ -175,15 +173,7 @@ async fn a_plugin_killed_by_a_signal_fails_as_it_does_locally() {
         req,
     )
     .await;
-    let result = &report.results[0];
-    assert_eq!(
-        eps_code(result),
-        code::RESOURCE_EXHAUSTED,
-        "{}",
-        reason(result)
-    );
-    assert!(reason(result).contains("signal 9"), "{}", reason(result));
-    assert_eq!(result.stderr_tail, Vec::<String>::new());
+    crate::support::assert_killed_by_signal_9(&report.results[0]);
 }
 
 #[tokio::test]
@@ -191,8 +181,7 @@ async fn each_status_change_is_a_phase() {
     let emulator = Emulator::start(json!({
         "region": REGION, "instances": instances(1), "pending_ms": 1000,
     }));
-    let mut req = request("misbehave", &[("case", "sleep"), ("seconds", "1")]);
-    req.selector.names = vec!["ssm-1".into()];
+    let req = on_first("misbehave", &[("case", "sleep"), ("seconds", "1")]);
     let (report, events) = run_on(
         emulator.mediator(emulator.settings()),
         &fixture_catalog(),

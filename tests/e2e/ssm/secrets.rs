@@ -6,14 +6,8 @@ use rune::mediator::Status;
 use rune::protocol::eps::code;
 use serde_json::{Value, json};
 
-use super::{Emulator, inventory, reason, run_on};
-use crate::support::{fixture_catalog, request, rune};
-
-fn on_first(action: &str, params: &[(&str, &str)]) -> rune::policy::RunRequest {
-    let mut req = request(action, params);
-    req.selector.names = vec!["ssm-1".into()];
-    req
-}
+use super::{Emulator, inventory, on_first, reason, run_on};
+use crate::support::{fixture_catalog, rune};
 
 #[tokio::test]
 async fn a_secret_parameter_is_refused_over_ssm_and_never_sent() {
