@@ -45,7 +45,7 @@ fn new_plan(journal: &mut Journal, incident: &str) -> Arc<Plan> {
         params: ParamInput::Assignments(vec![("message".into(), "bench".into())]),
         source: Source::Cli,
         operator: Operator::current(),
-        incident_id: incident.id,
+        incident: Some(incident.id),
         timeout: None,
         concurrency: 1,
         max_errors: None,

@@ -105,7 +105,7 @@ fn request(action: &str, names: Vec<String>, concurrency: usize) -> RunRequest {
         params: ParamInput::Assignments(Vec::new()),
         source: Source::Cli,
         operator: Operator::current(),
-        incident_id: "01937a40-0f00-7a00-b000-000000000009".into(),
+        incident: Some("01937a40-0f00-7a00-b000-000000000009".into()),
         timeout: None,
         concurrency,
         max_errors: None,

@@ -31,19 +31,20 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// SSH transport settings from the environment and these flags.
-    pub fn ssh_settings(&self) -> crate::transport::ssh::SshSettings {
-        let mut settings = crate::transport::ssh::SshSettings::from_env();
-        settings.connect_timeout = self.ssh_connect_timeout;
-        settings.banner_timeout = self.ssh_banner_timeout;
-        settings
+    /// How SSH targets are reached, from these flags (and their variables).
+    pub fn ssh_options(&self) -> crate::engine::SshOptions {
+        crate::engine::SshOptions {
+            connect_timeout: self.ssh_connect_timeout,
+            banner_timeout: self.ssh_banner_timeout,
+            ..crate::engine::SshOptions::default()
+        }
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run an action on targets, headless
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the catalog's actions, or show one
     Actions(ActionsArgs),
     /// List the inventory's targets
@@ -173,9 +174,9 @@ pub struct RunArgs {
     /// Confirm a high-risk action
     #[arg(short = 'y', long)]
     pub yes: bool,
-    /// Targets running at once
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub concurrency: usize,
+    /// Targets running at once [default: config.toml's `concurrency`, else 16]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// Start no new target once more than N have failed
     #[arg(long, value_name = "N")]
     pub max_errors: Option<usize>,
@@ -194,9 +195,9 @@ pub struct RunArgs {
     /// Stderr bytes kept per target as evidence (the newest lines)
     #[arg(long, value_name = "BYTES", default_value_t = crate::mediator::Limits::default().stderr_tail_bytes)]
     pub max_stderr: usize,
-    /// Stderr lines streamed and journalled per target; later lines are only counted and kept in the tail
-    #[arg(long, value_name = "LINES", default_value_t = crate::mediator::Limits::default().stream_lines)]
-    pub max_stderr_lines: u64,
+    /// Stderr lines streamed and journalled per target; later lines are only counted and kept in the tail [default: config.toml's `max_stderr_lines`, else 10000]
+    #[arg(long, value_name = "LINES")]
+    pub max_stderr_lines: Option<u64>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -233,31 +234,16 @@ pub struct AwsArgs {
 }
 
 impl AwsArgs {
-    /// SSM transport settings from these flags, on top of the defaults.
-    pub fn ssm_settings(&self) -> crate::transport::ssm::SsmSettings {
-        let mut settings = crate::transport::ssm::SsmSettings::from_env();
-        settings.profile = self.aws_profile.clone();
-        settings.region = self.aws_region.clone();
-        settings.endpoint = self.ssm_endpoint.clone().filter(|e| !e.is_empty());
-        settings
-    }
-}
-
-impl SsmOutputArgs {
-    /// Puts these flags (or their variables), else `config`'s keys, into `settings`.
-    pub fn apply(
-        &self,
-        config: &crate::tui::config::SsmConfig,
-        settings: &mut crate::transport::ssm::SsmSettings,
-    ) {
-        let pick = |flag: &Option<String>, key: &Option<String>| {
-            flag.clone()
-                .or_else(|| key.clone())
-                .filter(|v| !v.is_empty())
-        };
-        settings.output_bucket = pick(&self.ssm_output_bucket, &config.output_bucket);
-        settings.output_prefix = pick(&self.ssm_output_prefix, &config.output_prefix);
-        settings.output_endpoint = pick(&self.ssm_output_endpoint, &config.output_endpoint);
+    /// How SSM targets reach AWS: these flags, with `output`'s where given.
+    pub fn ssm_options(&self, output: &SsmOutputArgs) -> crate::engine::SsmOptions {
+        crate::engine::SsmOptions {
+            profile: self.aws_profile.clone(),
+            region: self.aws_region.clone(),
+            endpoint: self.ssm_endpoint.clone(),
+            output_bucket: output.ssm_output_bucket.clone(),
+            output_prefix: output.ssm_output_prefix.clone(),
+            output_endpoint: output.ssm_output_endpoint.clone(),
+        }
     }
 }
 

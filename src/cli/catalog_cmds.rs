@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::args::{ActionsArgs, ActionsCommand, Cli, DiscoverArgs, TargetsArgs, TargetsCommand};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_REFUSED};
 use crate::catalog::{self, Action, Catalog, ParamType, Plugin};
+use crate::engine;
 use crate::inventory::{self, Inventory};
-use crate::transport::ssm;
 
 /// The catalog the command line names, or the bundled one.
 pub(super) fn load_catalog(cli: &Cli) -> anyhow::Result<Catalog> {
@@ -219,7 +219,8 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
         };
         tags.push((key.to_owned(), value.to_owned()));
     }
-    let settings = args.aws.ssm_settings();
+    let options = args.aws.ssm_options(&Default::default());
+    let config = super::load_config()?;
     // The command handlers are synchronous: discovery runs on a thread of its
     // own with its own runtime, which works whatever runtime called us.
     let found = std::thread::scope(|scope| {
@@ -228,7 +229,11 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                Ok::<_, anyhow::Error>(runtime.block_on(ssm::discover(&settings, &tags)))
+                Ok::<_, anyhow::Error>(runtime.block_on(engine::discover_ssm(
+                    &options,
+                    &config.ssm,
+                    &tags,
+                )))
             })
             .join()
     });
@@ -243,7 +248,8 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
     };
     let appended = match &args.write {
         Some(path) => {
-            let targets: Vec<inventory::Target> = found.iter().map(|i| target(i, &tags)).collect();
+            let targets: Vec<inventory::Target> =
+                found.iter().map(|i| engine::ssm_target(i, &tags)).collect();
             Some(inventory::append(path, &targets)?)
         }
         None => None,
@@ -274,23 +280,4 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
         );
     }
     Ok(EXIT_OK)
-}
-
-/// An inventory entry for a discovered instance: named by its id (so
-/// `-t i-0123…` works), tagged with the tags it was found by.
-fn target(instance: &ssm::Instance, tags: &[(String, String)]) -> inventory::Target {
-    let mut all: std::collections::BTreeMap<String, String> = tags.iter().cloned().collect();
-    if !instance.computer_name.is_empty() {
-        all.insert("computer_name".into(), instance.computer_name.clone());
-    }
-    inventory::Target {
-        name: instance.instance_id.clone(),
-        transport: catalog::TransportKind::Ssm,
-        host: None,
-        port: None,
-        user: None,
-        instance_id: Some(instance.instance_id.clone()),
-        region: Some(instance.region.clone()),
-        tags: all,
-    }
 }

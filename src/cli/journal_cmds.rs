@@ -176,7 +176,7 @@ fn stress(cli: &Cli, events: u64, batch: usize, action: &str) -> anyhow::Result<
         params: ParamInput::Assignments(Vec::new()),
         source: Source::Cli,
         operator,
-        incident_id: incident.id,
+        incident: Some(incident.id),
         timeout: None,
         concurrency: 1,
         max_errors: None,

@@ -12,6 +12,8 @@ pub use args::{Cli, Command, OutputFormat};
 
 use std::process::ExitCode;
 
+use args::RunArgs;
+
 /// Exit status when every target succeeded.
 pub const EXIT_OK: u8 = 0;
 /// Exit status when at least one target failed, timed out, or was skipped or cancelled.
@@ -32,4 +34,52 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None => console::console(&cli).await?,
     };
     Ok(ExitCode::from(code))
+}
+
+/// `config.toml` from the platform config dir (the defaults when missing).
+pub(crate) fn load_config() -> anyhow::Result<crate::config::Config> {
+    match crate::config::config_dir() {
+        Some(dir) => {
+            crate::config::Config::load(&dir.join("config.toml")).map_err(|e| anyhow::anyhow!(e))
+        }
+        None => Ok(crate::config::Config::default()),
+    }
+}
+
+/// The engine both `rune run` (with its flags) and the console (without)
+/// run on: the same catalog, inventory, journal, config and transports.
+pub(crate) fn open_engine(
+    cli: &Cli,
+    run: Option<&RunArgs>,
+) -> anyhow::Result<crate::engine::Engine> {
+    let mut ssh = cli.ssh_options();
+    let mut ssm = crate::engine::SsmOptions::default();
+    let mut limits = crate::engine::LimitOptions::default();
+    let mut concurrency = None;
+    if let Some(run) = run {
+        ssh.accept_new_host_keys = run.accept_new_host_keys;
+        ssh.prompt = run::interactive();
+        ssm = run.aws.ssm_options(&run.ssm_output);
+        limits = crate::engine::LimitOptions {
+            stdout_bytes: Some(run.max_stdout),
+            stderr_tail_bytes: Some(run.max_stderr),
+            stream_lines: run.max_stderr_lines,
+        };
+        concurrency = run.concurrency;
+    }
+    let settings = crate::engine::Settings {
+        catalog: catalog_cmds::load_catalog(cli)?,
+        inventory: catalog_cmds::load_inventory(cli)?,
+        journal: journal_cmds::journal_path(cli)?,
+        config: load_config()?,
+        ssh,
+        ssm,
+        limits,
+        concurrency,
+    };
+    let (engine, warnings) = crate::engine::Engine::open(settings)?;
+    for warning in warnings {
+        eprintln!("rune: warning: {warning}");
+    }
+    Ok(engine)
 }

@@ -9,17 +9,12 @@ use std::io::{IsTerminal, Write};
 use serde_json::{Value, json};
 
 use super::args::OutputFormat;
-use crate::journal::Journal;
+use crate::engine::{RunEvent, RunOutcome, plan_lines};
 use crate::mediator::eps::{Failure, Scope, to_eps};
 use crate::mediator::{ExecEvent, Report, Status, TargetResult};
 use crate::policy::Plan;
 use crate::protocol::ids;
 use crate::protocol::sanitize::{sanitize_line, sanitize_text};
-
-/// What the final document says about where the run was recorded.
-pub(super) struct RunContext<'a> {
-    pub journal: &'a Journal,
-}
 
 pub(super) struct Printer {
     format: OutputFormat,
@@ -38,7 +33,27 @@ impl Printer {
         }
     }
 
-    pub fn request(&mut self, plan: &Plan) -> anyhow::Result<()> {
+    /// One event of the run, as it happens.
+    pub fn on(&mut self, event: &RunEvent) -> anyhow::Result<()> {
+        match event {
+            RunEvent::Incident { id, title, choice } => {
+                eprintln!(
+                    "rune: recording under incident {id} \"{}\" ({choice})",
+                    sanitize_line(title)
+                );
+                Ok(())
+            }
+            RunEvent::Requested(plan) => self.request(plan),
+            RunEvent::Exec(event) => self.event(event),
+            RunEvent::VerifyRefused(refusal) => {
+                eprintln!("rune: verify refused: {refusal}");
+                Ok(())
+            }
+            RunEvent::Finished { .. } | RunEvent::Done(_) => Ok(()),
+        }
+    }
+
+    fn request(&mut self, plan: &Plan) -> anyhow::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
                 let verify = plan.request.message_metadata.parent_message_id.is_some();
@@ -61,7 +76,7 @@ impl Printer {
         }
     }
 
-    pub fn event(&mut self, event: &ExecEvent) -> anyhow::Result<()> {
+    fn event(&mut self, event: &ExecEvent) -> anyhow::Result<()> {
         let exec = event.exec().0.clone();
         if let ExecEvent::Started { target, .. } = event {
             self.targets.insert(exec.clone(), target.clone());
@@ -90,20 +105,18 @@ impl Printer {
     }
 
     /// The end of the run: the action's report and, when one ran, its verify report.
-    pub fn report(
-        &mut self,
-        plan: &Plan,
-        report: &Report,
-        verify: Option<(&Plan, &Report)>,
-        context: &RunContext<'_>,
-    ) -> anyhow::Result<()> {
-        let (seq, hash) = context.journal.head();
+    pub fn report(&mut self, outcome: &RunOutcome) -> anyhow::Result<()> {
+        let Some((plan, report)) = outcome.first() else {
+            return Ok(());
+        };
+        let verify = outcome.verify().map(|(p, r)| (p.as_ref(), r.as_ref()));
+        let (seq, hash) = &outcome.head;
+        let path = &outcome.journal;
         match self.format {
             OutputFormat::Json => {
                 let mut doc = report_doc(plan, report);
                 doc["verify"] = verify.map_or(Value::Null, |(p, r)| report_doc(p, r));
-                doc["journal"] =
-                    json!({"path": context.journal.path(), "head": {"seq": seq, "hash": hash}});
+                doc["journal"] = json!({"path": path, "head": {"seq": seq, "hash": hash}});
                 // One write, not one per line (stdout is line-buffered).
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -117,8 +130,7 @@ impl Printer {
                 if let Some((_, r)) = verify {
                     event["verify_summary"] = summary(r);
                 }
-                event["journal"] =
-                    json!({"path": context.journal.path(), "head": {"seq": seq, "hash": hash}});
+                event["journal"] = json!({"path": path, "head": {"seq": seq, "hash": hash}});
                 line(&event)
             }
             OutputFormat::Pretty => {
@@ -127,10 +139,7 @@ impl Printer {
                     println!("verify: {} on {} target(s)", p.action.name, p.targets.len());
                     self.pretty_report(r)?;
                 }
-                eprintln!(
-                    "rune: recorded in {} (event {seq})",
-                    context.journal.path().display()
-                );
+                eprintln!("rune: recorded in {} (event {seq})", path.display());
                 Ok(())
             }
         }
@@ -263,31 +272,9 @@ pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result
         OutputFormat::Pretty => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "dry run: nothing was executed")?;
-            writeln!(
-                out,
-                "action   {} {} (risk {}, bundle {})",
-                plan.action.name,
-                plan.action.version,
-                plan.action.risk.as_str(),
-                plan.action.bundle_sha256()
-            )?;
-            writeln!(out, "targets  {}", plan.targets.len())?;
-            for t in &plan.targets {
-                writeln!(
-                    out,
-                    "  {} via {} ({})",
-                    t.name,
-                    t.transport.as_str(),
-                    t.address()
-                )?;
+            for l in plan_lines(plan, usize::MAX) {
+                writeln!(out, "{}", sanitize_line(&l))?;
             }
-            writeln!(
-                out,
-                "timeout {} ms · concurrency {} · max errors {}",
-                doc["timeout_ms"],
-                plan.concurrency,
-                plan.max_errors.map_or("none".into(), |n| n.to_string())
-            )?;
             writeln!(out, "envelope (secrets redacted):")?;
             writeln!(
                 out,

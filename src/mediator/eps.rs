@@ -214,7 +214,8 @@ fn refusal_code(refusal: &Refusal) -> i64 {
         Refusal::Param(_) => code::SCHEMA_VALIDATION,
         Refusal::TransportNotAllowed { .. }
         | Refusal::SecretOverSsm { .. }
-        | Refusal::NeedsConfirmation { .. } => code::POLICY,
+        | Refusal::NeedsConfirmation { .. }
+        | Refusal::NeedsAcknowledgement { .. } => code::POLICY,
     }
 }
 

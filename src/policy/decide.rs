@@ -13,6 +13,9 @@ use crate::protocol::bpcs::VERSION;
 use crate::protocol::rcs::{RequestData, RequestMetadata, RequestPayload, Routing};
 use crate::protocol::{Observability, Request, ids};
 
+/// The routing tag that names the request's incident.
+pub(super) const INCIDENT_TAG: &str = "incident:";
+
 /// The most targets one request may run on at once.
 pub const MAX_CONCURRENCY: usize = 1024;
 
@@ -35,10 +38,21 @@ impl Source {
 /// What the operator confirmed before asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirmation {
-    /// Nothing: enough for `read`, and for `change` from the CLI.
+    /// Nothing: enough for `read`, and for `change` from the CLI (headless
+    /// runs are scripted; `change` is their daily work).
     None,
-    /// `--yes`, or the console's confirmation step: enough for `high`.
+    /// `--yes`, or the console's confirmation screen (Enter, or the action's
+    /// name typed for `high`): needed for `high`, and for `change` from the console.
     Explicit,
+}
+
+impl Confirmation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Explicit => "explicit",
+        }
+    }
 }
 
 /// Parameters as strings from a command line, or typed from a form.
@@ -56,7 +70,9 @@ pub struct RunRequest {
     pub params: ParamInput,
     pub source: Source,
     pub operator: Operator,
-    pub incident_id: String,
+    /// The incident to record under; `None` lets the engine choose (the most
+    /// recent open one, else a new one).
+    pub incident: Option<String>,
     /// Overrides the manifest's timeout.
     pub timeout: Option<Duration>,
     pub concurrency: usize,
@@ -96,6 +112,8 @@ pub enum Refusal {
     },
     #[error("{action} is a high-risk action; confirm it with --yes (or in the console)")]
     NeedsConfirmation { action: String },
+    #[error("{action} changes its targets; the console runs it only from its confirmation screen")]
+    NeedsAcknowledgement { action: String },
     #[error("{0}")]
     BadOption(String),
 }
@@ -135,13 +153,10 @@ pub fn decide(
         ParamInput::Typed(map) => complete(action, map.clone())?,
     };
     secrets_stay_off_ssm(action, &params, &targets)?;
-    if action.risk == Risk::High && request.confirmation != Confirmation::Explicit {
-        return Err(Refusal::NeedsConfirmation {
-            action: action.name.clone(),
-        });
-    }
+    confirmed(action, &request)?;
     let timeout = request.timeout.unwrap_or(action.timeout);
-    let rcs = build_request(action, &params, &request, &targets, timeout);
+    let incident = request.incident.as_deref().unwrap_or(UNCHOSEN_INCIDENT);
+    let rcs = build_request(action, &params, &request, incident, &targets, timeout);
     Ok(Plan::new(
         rcs,
         Arc::clone(action),
@@ -152,8 +167,31 @@ pub fn decide(
         request.max_errors,
         request.source,
         request.operator,
-        request.incident_id,
+        request.incident.unwrap_or_else(|| UNCHOSEN_INCIDENT.into()),
+        request.confirmation,
     ))
+}
+
+/// What a plan says for its incident until the engine has chosen one
+/// (a dry run never chooses: it touches no journal).
+pub const UNCHOSEN_INCIDENT: &str = "(chosen when recorded)";
+
+/// The risk gate. `high` needs an explicit confirmation from either front
+/// end; `change` needs one from the console, where every run passes its
+/// confirmation screen, so a request that skipped it (a re-run, say) is refused.
+fn confirmed(action: &crate::catalog::Action, request: &RunRequest) -> Result<(), Refusal> {
+    if request.confirmation == Confirmation::Explicit {
+        return Ok(());
+    }
+    match (action.risk, request.source) {
+        (Risk::High, _) => Err(Refusal::NeedsConfirmation {
+            action: action.name.clone(),
+        }),
+        (Risk::Change, Source::Console) => Err(Refusal::NeedsAcknowledgement {
+            action: action.name.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// SSM has no stdin: the envelope travels inside the command text, which
@@ -188,6 +226,7 @@ fn build_request(
     action: &crate::catalog::Action,
     params: &Map<String, Value>,
     request: &RunRequest,
+    incident: &str,
     targets: &[crate::inventory::Target],
     timeout: Duration,
 ) -> Request {
@@ -196,7 +235,7 @@ fn build_request(
     context.insert("triggered_by".into(), request.source.as_str().into());
     context.insert("requested_by".into(), request.operator.id().into());
     context.insert("action".into(), action.name.clone().into());
-    context.insert("incident_id".into(), request.incident_id.clone().into());
+    context.insert("incident_id".into(), incident.into());
     context.insert(
         "targets".into(),
         targets
@@ -213,7 +252,7 @@ fn build_request(
     let mut routing_tags = vec![
         format!("action:{}", action.name),
         format!("risk:{}", action.risk.as_str()),
-        format!("incident:{}", request.incident_id),
+        format!("{INCIDENT_TAG}{incident}"),
     ];
     routing_tags.extend(
         transports

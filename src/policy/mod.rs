@@ -6,6 +6,9 @@ mod decide;
 mod plan;
 mod verify;
 
-pub use decide::{Confirmation, MAX_CONCURRENCY, ParamInput, Refusal, RunRequest, Source, decide};
+pub use decide::{
+    Confirmation, MAX_CONCURRENCY, ParamInput, Refusal, RunRequest, Source, UNCHOSEN_INCIDENT,
+    decide,
+};
 pub use plan::{Operator, Plan};
 pub use verify::verify_request;

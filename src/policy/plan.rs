@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::decide::Source;
+use super::decide::{Confirmation, INCIDENT_TAG, Source};
 use crate::catalog::{Action, redact};
 use crate::inventory::Target;
 use crate::protocol::bpcs::{
     BpcsInput, Context, InputPayload, MessageMetadata, Observability, VERSION,
 };
+use crate::protocol::rcs::RequestPayload;
 use crate::protocol::{Request, ids};
 
 /// Who runs the request: the OS user and host, as `user@host`.
@@ -68,6 +69,8 @@ pub struct Plan {
     pub source: Source,
     pub operator: Operator,
     pub incident_id: String,
+    /// What the operator confirmed; a verify follow-up inherits it.
+    pub confirmation: Confirmation,
 }
 
 // Written by hand so a Debug print can never show a secret value.
@@ -100,6 +103,7 @@ impl Plan {
         source: Source,
         operator: Operator,
         incident_id: String,
+        confirmation: Confirmation,
     ) -> Self {
         Self {
             request,
@@ -112,7 +116,29 @@ impl Plan {
             source,
             operator,
             incident_id,
+            confirmation,
         }
+    }
+
+    /// Records the plan under `incident`, in the plan and in its RCS request
+    /// (context, routing tag, payload checksum). The engine decides before it
+    /// chooses the incident, so a refused request never opens one.
+    pub fn assign_incident(&mut self, incident: &str) {
+        self.incident_id = incident.to_owned();
+        let mut data = self.request.payload.data.clone();
+        data.context
+            .insert("incident_id".into(), incident.to_owned().into());
+        self.request.payload = RequestPayload::new(data);
+        for tag in &mut self.request.routing.routing_tags {
+            if tag.starts_with(INCIDENT_TAG) {
+                *tag = format!("{INCIDENT_TAG}{incident}");
+            }
+        }
+    }
+
+    /// True for a verify follow-up: a child of the request it verifies.
+    pub fn is_verify(&self) -> bool {
+        self.request.message_metadata.parent_message_id.is_some()
     }
 
     /// The real parameter values, secrets included: for envelopes only.

@@ -4,7 +4,7 @@
 
 use serde_json::Map;
 
-use super::decide::{Confirmation, ParamInput, RunRequest};
+use super::decide::{ParamInput, RunRequest};
 use super::plan::Plan;
 use crate::catalog::Catalog;
 use crate::inventory::Selector;
@@ -34,12 +34,14 @@ pub fn verify_request(plan: &Plan, catalog: &Catalog, succeeded: &[String]) -> O
         params: ParamInput::Typed(params),
         source: plan.source,
         operator: plan.operator.clone(),
-        incident_id: plan.incident_id.clone(),
+        incident: Some(plan.incident_id.clone()),
         timeout: None,
         concurrency: plan.concurrency,
         max_errors: None,
-        // The operator confirmed the action being verified.
-        confirmation: Confirmation::Explicit,
+        // The confirmation of the run it verifies, whose plan named this
+        // verify step: no more. A verify action riskier than what the
+        // operator confirmed is refused by the same gate as any run.
+        confirmation: plan.confirmation,
         parent_message_id: Some(plan.request.message_metadata.message_id.clone()),
     })
 }

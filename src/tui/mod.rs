@@ -5,7 +5,6 @@
 //! in `term.rs` performs effects; the console never talks to a transport.
 
 pub mod app;
-pub mod config;
 pub mod keys;
 pub mod msg;
 pub mod runs;

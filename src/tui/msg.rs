@@ -2,6 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::engine::RunEvent;
 use crate::journal::{EventRow, ExecutionRow, Incident};
 use crate::mediator::{ExecEvent, Report};
 use crate::policy::RunRequest;
@@ -13,6 +14,8 @@ pub enum Msg {
     /// The frame clock: advances elapsed times.
     Tick,
     Resize(u16, u16),
+    /// A run's event from the engine (its execution events are committed).
+    Run(RunEvent),
     /// An execution event, already committed to the journal.
     Exec(ExecEvent),
     /// A run was accepted: its request id, action, targets and the verify flag.
@@ -60,4 +63,11 @@ pub enum Cmd {
     },
     Verify,
     Quit,
+}
+
+/// The console is the engine's sink: a run's events arrive as messages.
+impl From<RunEvent> for Msg {
+    fn from(event: RunEvent) -> Self {
+        Self::Run(event)
+    }
 }

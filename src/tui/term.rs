@@ -11,18 +11,15 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::app::App;
 use super::msg::{Cmd, Msg};
 use super::theme::Theme;
 use super::update::update;
 use super::views::render;
-use crate::catalog::Catalog;
-use crate::inventory::Inventory;
-use crate::journal::{Journal, export, recorder};
-use crate::mediator::{ExecEvent, Mediator, TargetCancels};
-use crate::policy::{Operator, Plan, RunRequest, decide, verify_request};
+use crate::engine::{Engine, Stopper};
+use crate::journal::{Journal, export};
+use crate::policy::{Operator, RunRequest};
 
 /// A frame at most every 50 ms: smooth enough, and idle costs nothing.
 const FRAME: Duration = Duration::from_millis(50);
@@ -36,21 +33,17 @@ const BATCH: usize = 256;
 
 /// What the console needs from the command line.
 pub struct Options {
-    pub catalog: Catalog,
-    pub inventory: Inventory,
-    pub journal: PathBuf,
-    pub mediator: Mediator,
+    /// The same engine `rune run` submits to: catalog, inventory, journal, transports.
+    pub engine: Engine,
     pub theme: Theme,
     /// Where `e` writes exports.
     pub export_dir: PathBuf,
-    /// Targets a run runs at once.
-    pub concurrency: usize,
 }
 
 /// Runs the console until the operator quits.
 pub async fn run(options: Options) -> anyhow::Result<()> {
     // Fail before the screen changes: no unaudited action, ever.
-    Journal::open(&options.journal)?;
+    options.engine.check_journal()?;
     // Without a terminal (a pipe, cron, CI) init would panic; say what to use instead.
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
@@ -62,38 +55,33 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 }
 
 struct Effects {
-    catalog: Arc<Catalog>,
-    inventory: Arc<Inventory>,
+    engine: Engine,
     journal: PathBuf,
-    mediator: Mediator,
     export_dir: PathBuf,
     msg_tx: mpsc::Sender<Msg>,
-    /// The active run's cancel token, and one per target.
-    cancel: Option<(CancellationToken, TargetCancels)>,
+    /// Stops the active run, or one of its targets.
+    stopper: Option<Stopper>,
 }
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     options: Options,
 ) -> anyhow::Result<()> {
-    let catalog = Arc::new(options.catalog);
-    let inventory = Arc::new(options.inventory);
+    let engine = options.engine;
     let mut app = App::new(
-        Arc::clone(&catalog),
-        Arc::clone(&inventory),
+        Arc::clone(engine.catalog()),
+        Arc::clone(engine.inventory()),
         options.theme,
         Operator::current(),
     );
-    app.concurrency = options.concurrency;
+    app.concurrency = engine.concurrency();
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(QUEUE);
     let mut effects = Effects {
-        catalog,
-        inventory,
-        journal: options.journal,
-        mediator: options.mediator,
+        journal: engine.journal_path().to_path_buf(),
+        engine,
         export_dir: options.export_dir,
         msg_tx,
-        cancel: None,
+        stopper: None,
     };
     let mut keys = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
@@ -138,8 +126,8 @@ async fn event_loop(
             dirty = false;
         }
     }
-    if let Some((token, _)) = &effects.cancel {
-        token.cancel();
+    if let Some(stopper) = &effects.stopper {
+        stopper.cancel();
     }
     Ok(())
 }
@@ -227,49 +215,17 @@ impl Effects {
     }
 
     fn cancel_run(&self, target: Option<&str>) {
-        let Some((all, per_target)) = &self.cancel else {
-            return;
-        };
-        match target {
-            None => all.cancel(),
-            Some(name) => {
-                if let Ok(map) = per_target.lock()
-                    && let Some(token) = map.get(name)
-                {
-                    token.cancel();
-                }
-            }
+        match (&self.stopper, target) {
+            (Some(stopper), None) => stopper.cancel(),
+            (Some(stopper), Some(name)) => stopper.cancel_target(name),
+            (None, _) => {}
         }
     }
 
-    /// Plans, records and runs a request (and then its verify) in the background.
+    /// Hands a request to the engine; its events come back as messages.
     fn submit(&mut self, request: RunRequest) {
-        let token = CancellationToken::new();
-        let per_target = TargetCancels::default();
-        self.cancel = Some((token.clone(), Arc::clone(&per_target)));
-        let tx = self.msg_tx.clone();
-        let mut mediator = self.mediator.clone();
-        mediator.target_cancels = Some(per_target);
-        let (catalog, inventory, path) = (
-            Arc::clone(&self.catalog),
-            Arc::clone(&self.inventory),
-            self.journal.clone(),
-        );
-        tokio::spawn(async move {
-            let outcome =
-                run_request(&catalog, &inventory, &mediator, &path, request, &tx, &token).await;
-            let msg = match outcome {
-                Ok(report) => Msg::RunDone {
-                    report: report.map(Box::new),
-                    error: None,
-                },
-                Err(error) => Msg::RunDone {
-                    report: None,
-                    error: Some(error),
-                },
-            };
-            let _ = tx.send(msg).await;
-        });
+        let handle = self.engine.submit(request, self.msg_tx.clone());
+        self.stopper = Some(handle.stopper());
     }
 }
 
@@ -288,100 +244,6 @@ fn blocking(tx: mpsc::Sender<Msg>, work: impl FnOnce() -> Result<Msg, String> + 
         };
         let _ = tx.send(msg).await;
     });
-}
-
-async fn run_request(
-    catalog: &Catalog,
-    inventory: &Inventory,
-    mediator: &Mediator,
-    path: &std::path::Path,
-    mut request: RunRequest,
-    tx: &mpsc::Sender<Msg>,
-    cancel: &CancellationToken,
-) -> Result<Option<crate::mediator::Report>, String> {
-    let mut journal = Journal::open(path)
-        .map_err(|e| format!("the journal cannot record, so nothing runs: {e}"))?;
-    let (incident, _) = journal
-        .choose_incident(None, &request.operator.id(), &request.action)
-        .map_err(|e| format!("the journal cannot record, so nothing runs: {e}"))?;
-    request.incident_id = incident.id;
-    let plan = Arc::new(decide(catalog, inventory, request).map_err(|e| format!("refused: {e}"))?);
-    journal
-        .record_request(&plan)
-        .map_err(|e| format!("the journal cannot record, so nothing runs: {e}"))?;
-    let (journal, report) = execute(mediator, journal, &plan, tx, cancel).await?;
-    let succeeded: Vec<String> = report
-        .results
-        .iter()
-        .filter(|r| r.status == crate::mediator::Status::Success)
-        .map(|r| r.target.clone())
-        .collect();
-    let Some(verify) =
-        verify_request(&plan, catalog, &succeeded).filter(|_| !cancel.is_cancelled())
-    else {
-        return Ok(Some(report));
-    };
-    let mut journal = journal;
-    let verify_plan =
-        Arc::new(decide(catalog, inventory, verify).map_err(|e| format!("verify refused: {e}"))?);
-    journal
-        .record_request(&verify_plan)
-        .map_err(|e| e.to_string())?;
-    let (_, verify_report) = execute(mediator, journal, &verify_plan, tx, cancel).await?;
-    Ok(Some(verify_report))
-}
-
-/// mediator → journal (commits) → the loop, for one plan.
-async fn execute(
-    mediator: &Mediator,
-    journal: Journal,
-    plan: &Arc<Plan>,
-    tx: &mpsc::Sender<Msg>,
-    cancel: &CancellationToken,
-) -> Result<(Journal, crate::mediator::Report), String> {
-    let targets = plan
-        .targets
-        .iter()
-        .map(|t| (t.name.clone(), t.transport.as_str().to_owned()))
-        .collect();
-    let verify = plan.request.message_metadata.parent_message_id.is_some();
-    let _ = tx
-        .send(Msg::RunStarted {
-            request_id: plan.request.message_metadata.message_id.clone(),
-            action: plan.action.name.clone(),
-            targets,
-            verify,
-        })
-        .await;
-    let (events_tx, events_rx) = mpsc::channel::<ExecEvent>(QUEUE);
-    let (recorded_tx, mut recorded_rx) = mpsc::channel::<ExecEvent>(QUEUE);
-    let (gate, start_wait) = crate::mediator::start_gate();
-    let run = mediator.run_gated(
-        Arc::clone(plan),
-        events_tx,
-        cancel.clone(),
-        Some(start_wait),
-    );
-    let record = recorder::record(
-        journal,
-        Arc::clone(plan),
-        events_rx,
-        recorded_tx,
-        cancel.clone(),
-        gate,
-    );
-    let forward = async {
-        while let Some(event) = recorded_rx.recv().await {
-            if tx.send(Msg::Exec(event)).await.is_err() {
-                break;
-            }
-        }
-    };
-    let (report, journal, ()) = tokio::join!(run, record, forward);
-    Ok((
-        journal.map_err(|e| format!("the journal failed during the run: {e}"))?,
-        report,
-    ))
 }
 
 #[cfg(test)]

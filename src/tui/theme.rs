@@ -12,7 +12,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::config::{describe, position, read_small};
+use crate::config::{describe, position, read_small};
 
 /// What a piece of text is, for styling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,8 +8,10 @@ use super::app::{App, Field, Overlay, Screen};
 use super::keys::{self, Intent};
 use super::msg::{Cmd, Msg};
 use crate::catalog::{Risk, parse_text};
+use crate::engine::RunEvent;
 use crate::inventory::Selector;
 use crate::journal::export::Format;
+use crate::mediator::eps::{Scope, to_eps};
 use crate::policy::{Confirmation, ParamInput, RunRequest, Source};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
@@ -23,6 +25,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.size = (w, h);
             Vec::new()
         }
+        Msg::Run(event) => on_run(app, event),
         Msg::Exec(event) => {
             app.runs.apply(event);
             Vec::new()
@@ -78,6 +81,55 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Failed(text) => {
             app.overlay = Overlay::Error(text);
             Vec::new()
+        }
+    }
+}
+
+/// A run's life as the engine reports it, in the console's terms.
+fn on_run(app: &mut App, event: RunEvent) -> Vec<Cmd> {
+    match event {
+        RunEvent::Incident { id, title, .. } => {
+            app.notice = Some(format!("recording under incident {id} \"{title}\""));
+            Vec::new()
+        }
+        RunEvent::Requested(plan) => update(
+            app,
+            Msg::RunStarted {
+                request_id: plan.request.message_metadata.message_id.clone(),
+                action: plan.action.name.clone(),
+                targets: plan
+                    .targets
+                    .iter()
+                    .map(|t| (t.name.clone(), t.transport.as_str().to_owned()))
+                    .collect(),
+                verify: plan.is_verify(),
+            },
+        ),
+        RunEvent::Exec(event) => update(app, Msg::Exec(event)),
+        RunEvent::VerifyRefused(refusal) => {
+            app.notice = Some(format!("verify refused: {refusal}"));
+            Vec::new()
+        }
+        RunEvent::Finished { .. } => Vec::new(),
+        RunEvent::Done(Ok(outcome)) => update(
+            app,
+            Msg::RunDone {
+                report: outcome
+                    .runs
+                    .last()
+                    .map(|(_, r)| Box::new(r.as_ref().clone())),
+                error: None,
+            },
+        ),
+        RunEvent::Done(Err(failure)) => {
+            let eps = to_eps(&failure, Scope::default());
+            update(
+                app,
+                Msg::RunDone {
+                    report: None,
+                    error: Some(eps.reason().to_owned()),
+                },
+            )
         }
     }
 }
@@ -363,7 +415,7 @@ pub fn pending_request(app: &App, targets: Option<Vec<String>>) -> Option<RunReq
         params: ParamInput::Typed(params),
         source: Source::Console,
         operator: app.operator.clone(),
-        incident_id: String::new(),
+        incident: None,
         timeout: None,
         concurrency: app.concurrency,
         max_errors: None,

@@ -9,6 +9,7 @@ mod bounds;
 mod cli;
 mod console;
 mod console_files;
+mod engine;
 mod faults;
 mod hardening;
 mod journal;

@@ -41,7 +41,7 @@ pub fn request(action: &str, params: &[(&str, &str)]) -> RunRequest {
             user: "tester".into(),
             host: "ci".into(),
         },
-        incident_id: "01937a40-0f00-7a00-b000-000000000001".into(),
+        incident: Some("01937a40-0f00-7a00-b000-000000000001".into()),
         timeout: None,
         concurrency: 16,
         max_errors: None,

@@ -1,7 +1,10 @@
-//! The console's own files: `config.toml` in the platform config dir, and the
-//! reading rules it shares with theme files. Both are small and hand-written;
-//! anything else in them (too big, not UTF-8, malformed, unknown or mistyped
-//! keys) is reported with the file, the line and the field, never a panic.
+//! `config.toml` in the platform config dir: the settings both front ends
+//! read (the console's theme, concurrency, stream limits, SSM defaults), and
+//! the reading rules it shares with theme files. Plain data: the engine turns
+//! it into transports and limits; nothing here reaches a target. Both files
+//! are small and hand-written; anything else in them (too big, not UTF-8,
+//! malformed, unknown or mistyped keys) is reported with the file, the line
+//! and the field, never a panic.
 
 use std::path::{Path, PathBuf};
 
@@ -20,11 +23,12 @@ pub struct Config {
     /// flags and variables win.
     #[serde(default)]
     pub ssm: SsmConfig,
-    /// Targets a console run runs at once, 1..=1024 [default: 16, as `rune run`].
+    /// Targets a run runs at once, 1..=1024, in the console and for `rune run`
+    /// without `--concurrency` [default: 16].
     pub concurrency: Option<usize>,
-    /// Stderr lines streamed (and journalled) per execution, like
-    /// `rune run --max-stderr-lines` [default: 10,000]; later lines are counted
-    /// and kept in the tail.
+    /// Stderr lines streamed (and journalled) per execution, for the console
+    /// and `rune run` without `--max-stderr-lines` [default: 10,000]; later
+    /// lines are counted and kept in the tail.
     pub max_stderr_lines: Option<u64>,
 }
 
@@ -42,29 +46,7 @@ pub struct SsmConfig {
     pub output_endpoint: Option<String>,
 }
 
-impl SsmConfig {
-    /// SSM settings from the environment, with this table filling the gaps.
-    pub fn settings(&self) -> crate::transport::ssm::SsmSettings {
-        let mut settings = crate::transport::ssm::SsmSettings::from_env();
-        self.fill(&mut settings);
-        settings
-    }
-
-    /// Sets what `settings` lacks from this table.
-    pub fn fill(&self, settings: &mut crate::transport::ssm::SsmSettings) {
-        let fill = |slot: &mut Option<String>, key: &Option<String>| {
-            if slot.is_none() {
-                *slot = key.clone().filter(|v| !v.is_empty());
-            }
-        };
-        fill(&mut settings.endpoint, &self.endpoint);
-        fill(&mut settings.output_bucket, &self.output_bucket);
-        fill(&mut settings.output_prefix, &self.output_prefix);
-        fill(&mut settings.output_endpoint, &self.output_endpoint);
-    }
-}
-
-/// Where the console's files live: `config.toml` and `themes/`.
+/// Where RUNE's own files live: `config.toml`, `themes/`, `inventory.toml`.
 pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "rune").map(|d| d.config_dir().to_path_buf())
 }
