@@ -11,7 +11,7 @@ use super::args::{
 use super::catalog_cmds::load_catalog;
 use super::{EXIT_FAILED, EXIT_OK};
 use crate::inventory::{Inventory, Selector};
-use crate::journal::{self, Journal, export};
+use crate::journal::{self, EventKind, Journal, export};
 use crate::mediator::{ExecEvent, ExecId};
 use crate::policy::{Confirmation, Operator, ParamInput, RunRequest, Source, decide};
 use crate::protocol::ids;
@@ -99,10 +99,12 @@ pub(super) fn incident(cli: &Cli, args: &IncidentArgs) -> anyhow::Result<u8> {
                         x.action,
                         x.target,
                         x.transport,
-                        x.outcome.as_deref().unwrap_or("running or lost")
+                        x.outcome
+                            .as_ref()
+                            .map_or("running or lost", EventKind::as_str)
                     );
                 }
-                for note in timeline.iter().filter(|e| e.kind == "note") {
+                for note in timeline.iter().filter(|e| e.kind == EventKind::Note) {
                     println!(
                         "  note {}: {}",
                         note.at,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::chain::{EventBytes, GENESIS, canonical, parse_hash};
 use super::error::{Error, Result};
+use super::kind::EventKind;
 use super::schema;
 use crate::protocol::ids;
 
@@ -26,7 +27,7 @@ pub(crate) struct NewEvent<'a> {
     pub incident_id: &'a str,
     pub request_id: Option<&'a str>,
     pub execution_id: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub body: Value,
 }
 
@@ -213,6 +214,11 @@ impl Chain {
 
     /// Appends one event, hashing it onto the chain; returns its sequence.
     pub fn append(&mut self, tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64> {
+        if let EventKind::Unknown(text) = &event.kind {
+            return Err(Error::Invalid(format!(
+                "an event of unknown kind `{text}` cannot be appended; only readers meet unknown kinds"
+            )));
+        }
         let seq = self.head.0 + 1;
         let at = ids::now();
         let body = canonical(&event.body);
@@ -222,7 +228,7 @@ impl Chain {
             incident_id: event.incident_id,
             request_id: event.request_id,
             execution_id: event.execution_id,
-            kind: event.kind,
+            kind: event.kind.as_str(),
             body: &body,
         };
         let hash = bytes.hash(&self.head.1);
@@ -237,7 +243,7 @@ impl Chain {
                 event.incident_id,
                 event.request_id,
                 event.execution_id,
-                event.kind,
+                event.kind.as_str(),
                 body,
                 hex::encode(self.head.1),
                 hex::encode(hash)
@@ -269,5 +275,27 @@ mod tests {
         assert_eq!(synchronous(&journal), 1, "NORMAL for a lazy commit");
         journal.write(|_, _| Ok(())).unwrap();
         assert_eq!(synchronous(&journal), 2, "FULL again for a durable one");
+    }
+
+    #[test]
+    fn an_unknown_kind_is_never_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let err = journal
+            .write(|tx, chain| {
+                chain.append(
+                    tx,
+                    NewEvent {
+                        incident_id: "i",
+                        request_id: None,
+                        execution_id: None,
+                        kind: EventKind::from("Note"),
+                        body: serde_json::json!({}),
+                    },
+                )
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown kind `Note`"), "{err}");
+        assert_eq!(journal.head().0, 0);
     }
 }

@@ -16,6 +16,8 @@ pub struct EventBytes<'a> {
     pub incident_id: &'a str,
     pub request_id: Option<&'a str>,
     pub execution_id: Option<&'a str>,
+    /// The stored text, not an [`EventKind`](super::EventKind): verify must
+    /// hash whatever a row holds, a kind this build does not know included.
     pub kind: &'a str,
     /// Canonical JSON of the event body.
     pub body: &'a str,

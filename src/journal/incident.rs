@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::append::{Journal, NewEvent};
 use super::error::{Error, Result};
+use super::kind::EventKind;
 use crate::protocol::ids;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -106,7 +107,7 @@ impl Journal {
                     incident_id: &id,
                     request_id: None,
                     execution_id: None,
-                    kind: "incident",
+                    kind: EventKind::Incident,
                     body: json!({"action": "open", "title": title, "severity": severity, "ticket": ticket, "operator": operator}),
                 },
             )
@@ -127,7 +128,7 @@ impl Journal {
                     incident_id: &incident.id,
                     request_id: None,
                     execution_id: None,
-                    kind: "incident",
+                    kind: EventKind::Incident,
                     body: json!({"action": "close", "operator": operator}),
                 },
             )
@@ -148,7 +149,7 @@ impl Journal {
                     incident_id: &incident.id,
                     request_id: None,
                     execution_id: None,
-                    kind: "note",
+                    kind: EventKind::Note,
                     body: json!({"text": text, "operator": operator}),
                 },
             )

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::append::Journal;
 use super::error::Result;
+use super::kind::EventKind;
 
 /// One event as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -15,7 +16,8 @@ pub struct EventRow {
     pub incident_id: String,
     pub request_id: Option<String>,
     pub execution_id: Option<String>,
-    pub kind: String,
+    /// As stored: a kind this build does not know reads as `Unknown`, not as an error.
+    pub kind: EventKind,
     pub body: Value,
     pub hash: String,
 }
@@ -34,7 +36,7 @@ pub struct ExecutionRow {
     pub operator: String,
     pub params: Value,
     pub created_at: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<EventKind>,
 }
 
 impl Journal {

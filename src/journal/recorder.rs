@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::append::{Journal, NewEvent};
 use super::chain::canonical;
 use super::error::Result;
+use super::kind::EventKind;
 use crate::mediator::{ExecEvent, StartGate, Status, TargetResult};
 use crate::policy::Plan;
 
@@ -38,7 +39,7 @@ impl Journal {
                     incident_id: &plan.incident_id,
                     request_id: Some(&request_id),
                     execution_id: None,
-                    kind: "request",
+                    kind: EventKind::Request,
                     body,
                 },
             )
@@ -69,10 +70,13 @@ impl Journal {
                 let (kind, body) = match event {
                     ExecEvent::Started { target, input, .. } => {
                         insert_execution(tx, plan, exec, target).map_err(|e| chain.err(e))?;
-                        ("started", json!({"target": target, "input": input}))
+                        (
+                            EventKind::Started,
+                            json!({"target": target, "input": input}),
+                        )
                     }
-                    ExecEvent::Stderr { line, .. } => ("stderr", json!({"line": line})),
-                    ExecEvent::Status { phase, .. } => ("status", json!({"phase": phase})),
+                    ExecEvent::Stderr { line, .. } => (EventKind::Stderr, json!({"line": line})),
+                    ExecEvent::Status { phase, .. } => (EventKind::Status, json!({"phase": phase})),
                     ExecEvent::Finished { result, .. } => {
                         insert_execution(tx, plan, exec, &result.target)
                             .map_err(|e| chain.err(e))?;
@@ -98,11 +102,11 @@ impl Journal {
     }
 }
 
-fn terminal_kind(result: &TargetResult) -> &'static str {
+fn terminal_kind(result: &TargetResult) -> EventKind {
     match result.status {
-        Status::Success => "result",
-        Status::Cancelled => "cancelled",
-        Status::Failed | Status::TimedOut | Status::Skipped => "error",
+        Status::Success => EventKind::Result,
+        Status::Cancelled => EventKind::Cancelled,
+        Status::Failed | Status::TimedOut | Status::Skipped => EventKind::Error,
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::append::{Journal, NewEvent};
 use super::error::{Error, Result};
+use super::kind::EventKind;
 
 /// A new mark is written once the search would start this many executions
 /// further on: one small lazy write per that many executions, not per open.
@@ -15,6 +16,15 @@ const MARK_STEP: i64 = 256;
 /// An execution without an outcome: rowid, id, incident, request, and the
 /// body of its request event (which names the writer).
 type Unfinished = (i64, String, String, String, Option<String>);
+
+/// Executions from rowid `?1` on without an outcome, with their request's
+/// body. The kinds stay SQL literals: SQLite uses the partial index
+/// `events_outcome` only for a term that matches its `WHERE` as written.
+/// `schema`'s tests hold this list to [`EventKind::is_terminal`] and to that index.
+pub(super) const UNFINISHED: &str = "SELECT x.rowid, x.id, x.incident_id, x.request_id,
+        (SELECT body FROM events r WHERE r.kind = 'request' AND r.request_id = x.request_id LIMIT 1)
+ FROM executions x WHERE x.rowid >= ?1 AND NOT EXISTS (SELECT 1 FROM events e
+     WHERE e.execution_id = x.id AND e.kind IN ('result', 'error', 'cancelled', 'interrupted'))";
 
 impl Journal {
     /// Executions without a terminal event whose process is gone get
@@ -32,15 +42,7 @@ impl Journal {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| self.err(e))?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT x.rowid, x.id, x.incident_id, x.request_id,
-                        (SELECT body FROM events r WHERE r.kind = 'request' AND r.request_id = x.request_id LIMIT 1)
-                 FROM executions x WHERE x.rowid >= ?1 AND NOT EXISTS (SELECT 1 FROM events e
-                     WHERE e.execution_id = x.id AND e.kind IN ('result', 'error', 'cancelled', 'interrupted'))",
-            )
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare(UNFINISHED).map_err(|e| self.err(e))?;
         let open: Vec<Unfinished> = stmt
             .query_map([low], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -63,7 +65,7 @@ impl Journal {
                             incident_id: incident,
                             request_id: Some(request),
                             execution_id: Some(execution),
-                            kind: "interrupted",
+                            kind: EventKind::Interrupted,
                             body: json!({"reason": "rune stopped before this execution finished; its outcome is unknown"}),
                         },
                     )?;

@@ -132,6 +132,8 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::EventKind;
+    use crate::journal::recover::UNFINISHED;
 
     #[test]
     fn migrations_reach_the_current_version_and_are_idempotent() {
@@ -172,5 +174,121 @@ mod tests {
         assert!(update.to_string().contains("append-only"), "{update}");
         let delete = conn.execute("DELETE FROM events", []).unwrap_err();
         assert!(delete.to_string().contains("append-only"), "{delete}");
+    }
+
+    /// The kinds quoted by each `kind IN (...)` in `sql`, in order.
+    fn in_lists(sql: &str) -> Vec<Vec<EventKind>> {
+        let upper = sql.to_ascii_uppercase();
+        upper
+            .match_indices("KIND IN (")
+            .map(|(at, opening)| {
+                let list = sql[at + opening.len()..].split(')').next().unwrap();
+                let names = list.split(',').map(|n| n.trim().trim_matches('\''));
+                names.map(EventKind::from).collect()
+            })
+            .collect()
+    }
+
+    /// The kinds named by each `kind = '...'` in `sql`.
+    fn equalities(sql: &str) -> Vec<EventKind> {
+        let upper = sql.to_ascii_uppercase();
+        upper
+            .match_indices("KIND = '")
+            .map(|(at, opening)| {
+                let name = sql[at + opening.len()..].split('\'').next().unwrap();
+                EventKind::from(name)
+            })
+            .collect()
+    }
+
+    fn terminal() -> Vec<EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .filter(EventKind::is_terminal)
+            .collect()
+    }
+
+    /// SQL keeps kinds as literals (migrations are history, and a partial
+    /// index needs its predicate spelled the same in each query): this holds
+    /// every list to the type, so a kind added to one side fails here.
+    #[test]
+    fn the_sql_kind_lists_follow_the_type() {
+        let sql = MIGRATIONS.concat() + UNFINISHED;
+        let lists = in_lists(&sql);
+        assert_eq!(
+            lists.len(),
+            4,
+            "CHECK, execution_outcome, events_outcome, recovery: {lists:?}"
+        );
+        assert_eq!(
+            lists[0],
+            EventKind::ALL,
+            "the CHECK admits what the journal writes"
+        );
+        for list in &lists[1..] {
+            assert_eq!(
+                list,
+                &terminal(),
+                "an outcome list differs from is_terminal"
+            );
+        }
+        let named = equalities(&sql);
+        assert_eq!(named.len(), 5, "{named:?}");
+        assert!(named.iter().all(EventKind::is_known), "{named:?}");
+    }
+
+    #[test]
+    fn an_execution_outcome_is_exactly_its_terminal_event() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO incidents VALUES ('i', 't', 'low', NULL, 'now', 'o')",
+            [],
+        )
+        .unwrap();
+        for (i, kind) in EventKind::ALL.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO executions VALUES (?1, 'i', 'r', 'a', '1', 's', 't', 'local', 'o', '{}', 'now')",
+                [i.to_string()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO events (at, incident_id, execution_id, kind, body, prev_hash, hash) VALUES ('t', 'i', ?1, ?2, '{}', 'p', 'h')",
+                [i.to_string(), kind.as_str().to_owned()],
+            )
+            .unwrap();
+            let outcome: Option<EventKind> = conn
+                .query_row(
+                    "SELECT outcome FROM execution_outcome WHERE id = ?1",
+                    [i.to_string()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(outcome, kind.is_terminal().then(|| kind.clone()), "{kind}");
+        }
+        let unknown = conn
+            .execute(
+                "INSERT INTO events (at, incident_id, kind, body, prev_hash, hash) VALUES ('t', 'i', 'Result', '{}', 'p', 'h')",
+                [],
+            )
+            .unwrap_err();
+        assert!(unknown.to_string().contains("CHECK"), "{unknown}");
+    }
+
+    #[test]
+    fn recovery_reads_outcomes_through_their_partial_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {UNFINISHED}"))
+            .unwrap()
+            .query_map([0], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("events_outcome")),
+            "{plan:?}"
+        );
     }
 }

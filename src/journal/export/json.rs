@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{gather, io};
 use crate::journal::chain::canonical_sha256;
-use crate::journal::{Incident, Journal, Result};
+use crate::journal::{EventKind, Incident, Journal, Result};
 use crate::policy::Operator;
 use crate::protocol::ids;
 
@@ -22,7 +22,7 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
     let executions = journal.executions(&incident.id)?;
     let requests: HashMap<&str, &Value> = timeline
         .iter()
-        .filter(|e| e.kind == "request")
+        .filter(|e| e.kind == EventKind::Request)
         .filter_map(|e| Some((e.request_id.as_deref()?, &e.body["request"])))
         .collect();
     let mut gathered = gather(&timeline);
@@ -59,7 +59,7 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
             let mut event = serde_json::Map::with_capacity(7);
             event.insert("seq".into(), e.seq.into());
             event.insert("at".into(), e.at.into());
-            event.insert("kind".into(), e.kind.into());
+            event.insert("kind".into(), e.kind.as_str().into());
             event.insert("request_id".into(), e.request_id.into());
             event.insert("execution_id".into(), e.execution_id.into());
             event.insert("hash".into(), e.hash.into());

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::{gather, io};
-use crate::journal::{ExecutionRow, Incident, Journal, Result};
+use crate::journal::{EventKind, ExecutionRow, Incident, Journal, Result};
 use crate::protocol::sanitize::sanitize_line;
 
 /// Stderr lines shown per execution; the JSON export keeps them all.
@@ -32,35 +32,32 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
         w += &format!("| {k} | {} |\n", cell(v));
     }
     w += "\n## Timeline\n\n| time (UTC) | event | target | detail |\n|---|---|---|---|\n";
-    for event in timeline
-        .iter()
-        .filter(|e| e.kind != "stderr" && e.kind != "status")
-    {
+    for event in timeline.iter().filter(|e| !e.kind.is_stream()) {
         let target = event
             .execution_id
             .as_deref()
             .and_then(|id| by_id.get(id))
             .map_or("", |x| x.target.as_str());
         let b = &event.body;
-        let detail = match event.kind.as_str() {
-            "request" => format!(
+        let detail = match event.kind {
+            EventKind::Request => format!(
                 "{} {} requested by {}",
                 b["action"]["name"].as_str().unwrap_or("?"),
                 b["action"]["version"].as_str().unwrap_or(""),
                 b["operator"].as_str().unwrap_or("?")
             ),
-            "note" => format!(
+            EventKind::Note => format!(
                 "{}: {}",
                 b["operator"].as_str().unwrap_or("?"),
                 b["text"].as_str().unwrap_or("")
             ),
-            "incident" => format!(
+            EventKind::Incident => format!(
                 "{} by {}",
                 b["action"].as_str().unwrap_or("?"),
                 b["operator"].as_str().unwrap_or("?")
             ),
-            "started" => "started".into(),
-            "interrupted" => b["reason"].as_str().unwrap_or("").into(),
+            EventKind::Started => "started".into(),
+            EventKind::Interrupted => b["reason"].as_str().unwrap_or("").into(),
             _ => outcome_text(b),
         };
         w += &format!(
@@ -85,7 +82,9 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
             x.bundle_sha256,
             cell(&x.operator),
             cell(&x.params.to_string()),
-            x.outcome.as_deref().unwrap_or("none recorded"),
+            x.outcome
+                .as_ref()
+                .map_or("none recorded", EventKind::as_str),
         );
         if let Some(g) = gathered.get(&x.id) {
             if !g.result.is_null() {

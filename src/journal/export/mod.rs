@@ -8,7 +8,7 @@ mod ndjson;
 
 use std::io::Write;
 
-use super::{Journal, Result};
+use super::{EventKind, Journal, Result};
 
 /// The export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,15 +54,16 @@ fn gather(timeline: &[super::EventRow]) -> std::collections::HashMap<String, Gat
             continue;
         };
         let entry = by_exec.entry(exec.clone()).or_default();
-        match event.kind.as_str() {
-            "started" => entry.input = event.body["input"].clone(),
-            "stderr" => entry
+        match event.kind {
+            EventKind::Started => entry.input = event.body["input"].clone(),
+            EventKind::Stderr => entry
                 .stderr
                 .push(event.body["line"].as_str().unwrap_or("").to_owned()),
-            "result" | "error" | "cancelled" => entry.result = event.body.clone(),
-            "interrupted" => {
+            // Its body says only why: the bundle's `status` needs a result-shaped value.
+            EventKind::Interrupted => {
                 entry.result = serde_json::json!({"status": "interrupted", "error": null})
             }
+            _ if event.kind.is_terminal() => entry.result = event.body.clone(),
             _ => {}
         }
     }

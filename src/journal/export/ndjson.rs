@@ -8,7 +8,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::io;
-use crate::journal::{EventRow, ExecutionRow, Incident, Journal, Result};
+use crate::journal::{EventKind, EventRow, ExecutionRow, Incident, Journal, Result};
 
 pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write) -> Result<()> {
     let executions = journal.executions(&incident.id)?;
@@ -19,9 +19,9 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
     // their execution's input, else of their request.
     let mut traces: HashMap<&str, Trace> = HashMap::new();
     for event in &timeline {
-        let key = match event.kind.as_str() {
-            "started" => event.execution_id.as_deref(),
-            "request" => event.request_id.as_deref(),
+        let key = match event.kind {
+            EventKind::Started => event.execution_id.as_deref(),
+            EventKind::Request => event.request_id.as_deref(),
             _ => None,
         };
         if let Some(key) = key {
@@ -56,9 +56,9 @@ type Trace = (Option<String>, Option<String>);
 fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace: Trace) -> Value {
     let body = &event.body;
     let (trace, span) = trace;
-    let outcome = match event.kind.as_str() {
-        "result" => "success",
-        "error" | "cancelled" | "interrupted" => "failure",
+    let outcome = match &event.kind {
+        EventKind::Result => "success",
+        kind if kind.is_terminal() => "failure",
         _ => "unknown",
     };
     let operator = exec
@@ -71,9 +71,9 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace
         });
     let error_code = body["error"]["error_payload"]["error_data"]["error"]["code"].as_i64();
     // What was asked, on the lines that record it (secrets are already redacted there).
-    let parameters = match event.kind.as_str() {
-        "request" => &body["request"]["payload"]["data"]["input_parameters"],
-        "started" => &body["input"]["payload"]["input_parameters"],
+    let parameters = match event.kind {
+        EventKind::Request => &body["request"]["payload"]["data"]["input_parameters"],
+        EventKind::Started => &body["input"]["payload"]["input_parameters"],
         _ => &Value::Null,
     };
     let mut line = json!({
@@ -103,11 +103,12 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace
     line
 }
 
-fn type_of(kind: &str) -> &'static str {
+/// ECS `event.type`.
+fn type_of(kind: &EventKind) -> &'static str {
     match kind {
-        "started" => "start",
-        "result" | "error" | "cancelled" | "interrupted" => "end",
-        "incident" | "note" => "change",
+        EventKind::Started => "start",
+        EventKind::Incident | EventKind::Note => "change",
+        kind if kind.is_terminal() => "end",
         _ => "info",
     }
 }
@@ -126,23 +127,26 @@ fn trace_of(event: &EventRow) -> Trace {
 
 fn message(event: &EventRow) -> String {
     let b = &event.body;
-    match event.kind.as_str() {
-        "stderr" => b["line"].as_str().unwrap_or("").to_owned(),
-        "note" => b["text"].as_str().unwrap_or("").to_owned(),
-        "status" => format!("phase {}", b["phase"].as_str().unwrap_or("")),
-        "request" => format!(
+    match event.kind {
+        EventKind::Stderr => b["line"].as_str().unwrap_or("").to_owned(),
+        EventKind::Note => b["text"].as_str().unwrap_or("").to_owned(),
+        EventKind::Status => format!("phase {}", b["phase"].as_str().unwrap_or("")),
+        EventKind::Request => format!(
             "request {} on {} target(s)",
             b["action"]["name"].as_str().unwrap_or("?"),
             b["targets"].as_array().map_or(0, Vec::len)
         ),
-        "started" => format!("started on {}", b["target"].as_str().unwrap_or("?")),
-        "incident" => format!("incident {}", b["action"].as_str().unwrap_or("?")),
-        "interrupted" => b["reason"].as_str().unwrap_or("interrupted").to_owned(),
+        EventKind::Started => format!("started on {}", b["target"].as_str().unwrap_or("?")),
+        EventKind::Incident => format!("incident {}", b["action"].as_str().unwrap_or("?")),
+        EventKind::Interrupted => b["reason"]
+            .as_str()
+            .unwrap_or(event.kind.as_str())
+            .to_owned(),
         _ => match b["error"]["error_payload"]["error_data"]["error"]["data"]["reason"].as_str() {
             Some(reason) => reason.to_owned(),
             None => format!(
                 "{} on {}",
-                b["status"].as_str().unwrap_or(&event.kind),
+                b["status"].as_str().unwrap_or(event.kind.as_str()),
                 b["target"].as_str().unwrap_or("?")
             ),
         },

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{block, clean, scrolled};
+use crate::journal::EventKind;
 use crate::tui::app::App;
 use crate::tui::theme::Role;
 
@@ -30,15 +31,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     .as_deref()
                     .and_then(|x| review.executions.iter().find(|r| r.id == x))
                     .map_or("", |r| r.target.as_str());
-                let what = match e.kind.as_str() {
-                    "note" => e.body["text"].as_str().unwrap_or("").to_owned(),
-                    "request" => format!(
+                let what = match e.kind {
+                    EventKind::Note => e.body["text"].as_str().unwrap_or("").to_owned(),
+                    EventKind::Request => format!(
                         "{} requested by {}",
                         e.body["action"]["name"].as_str().unwrap_or("?"),
                         e.body["operator"].as_str().unwrap_or("?")
                     ),
-                    "stderr" => e.body["line"].as_str().unwrap_or("").to_owned(),
-                    "incident" => e.body["action"].as_str().unwrap_or("").to_owned(),
+                    EventKind::Stderr => e.body["line"].as_str().unwrap_or("").to_owned(),
+                    EventKind::Incident => e.body["action"].as_str().unwrap_or("").to_owned(),
                     _ => e.body["status"]
                         .as_str()
                         .or(e.body["phase"].as_str())
@@ -122,7 +123,7 @@ fn detail(app: &App, frame: &mut Frame, area: Rect, exec: &str) {
             x.bundle_sha256,
             x.operator,
             x.params,
-            x.outcome.as_deref().unwrap_or("none")
+            x.outcome.as_ref().map_or("none", EventKind::as_str)
         );
     }
     for event in review
@@ -130,9 +131,11 @@ fn detail(app: &App, frame: &mut Frame, area: Rect, exec: &str) {
         .iter()
         .filter(|e| e.execution_id.as_deref() == Some(exec))
     {
-        match event.kind.as_str() {
-            "stderr" => text += &format!("stderr: {}\n", event.body["line"].as_str().unwrap_or("")),
-            "status" => {}
+        match event.kind {
+            EventKind::Stderr => {
+                text += &format!("stderr: {}\n", event.body["line"].as_str().unwrap_or(""))
+            }
+            EventKind::Status => {}
             _ => {
                 text += &format!(
                     "{} #{}:\n{}\n",
