@@ -1,15 +1,14 @@
-//! The console's state: plain data, no I/O. One overlay at a time.
+//! The console's state: plain data, no I/O. One overlay at a time. Each
+//! screen's state is a struct owned by that screen's handler in `update/`
+//! (only that handler changes it); `App` composes them, views read them.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
-
-use tui_input::Input;
 
 use super::runs::RunView;
 use super::theme::Theme;
-use crate::catalog::{Action, Catalog, Match, search};
+use super::update::{ConfirmState, Form, Picker, Review, Search};
+use crate::catalog::{Action, Catalog};
 use crate::inventory::{Inventory, Target};
-use crate::journal::{EventRow, ExecutionRow, Incident};
 
 /// The main screens, in the order a responder walks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,40 +37,6 @@ pub enum Overlay {
     ConfirmQuit,
 }
 
-/// The target picker.
-#[derive(Debug, Default)]
-pub struct Picker {
-    pub filter: Input,
-    pub filtering: bool,
-    pub selected: BTreeSet<String>,
-    pub cursor: usize,
-}
-
-/// One field of the parameter form.
-#[derive(Debug, Clone)]
-pub struct Field {
-    pub name: String,
-    pub input: Input,
-    pub error: Option<String>,
-}
-
-/// The journal review: incidents, one incident's timeline, one execution.
-#[derive(Debug, Default)]
-pub struct Review {
-    pub incidents: Vec<Incident>,
-    pub cursor: usize,
-    /// The incident open in the timeline, with its events.
-    pub incident: Option<String>,
-    pub events: Vec<EventRow>,
-    pub executions: Vec<ExecutionRow>,
-    pub event_cursor: usize,
-    /// An execution's detail is open.
-    pub detail: Option<String>,
-    /// Lines scrolled in the open detail.
-    pub detail_scroll: usize,
-    pub verified: Option<String>,
-}
-
 /// The whole console.
 pub struct App {
     pub catalog: Arc<Catalog>,
@@ -79,15 +44,12 @@ pub struct App {
     pub theme: Theme,
     pub screen: Screen,
     pub overlay: Overlay,
-    pub search: Input,
-    pub hits: Vec<Match>,
-    pub catalog_cursor: usize,
-    /// The action chosen from the catalog.
+    /// The action chosen from the catalog: the subject of the picker and the form.
     pub action: Option<Arc<Action>>,
+    pub search: Search,
     pub picker: Picker,
-    pub fields: Vec<Field>,
-    pub field_cursor: usize,
-    pub confirm_input: Input,
+    pub form: Form,
+    pub confirm: ConfirmState,
     pub runs: RunView,
     pub review: Review,
     /// A short message for the bottom line.
@@ -110,21 +72,18 @@ impl App {
         theme: Theme,
         operator: crate::policy::Operator,
     ) -> Self {
-        let hits = search(&catalog.actions, "");
+        let search = Search::new(&catalog);
         Self {
             catalog,
             inventory,
             theme,
             screen: Screen::Catalog,
             overlay: Overlay::None,
-            search: Input::default(),
-            hits,
-            catalog_cursor: 0,
             action: None,
+            search,
             picker: Picker::default(),
-            fields: Vec::new(),
-            field_cursor: 0,
-            confirm_input: Input::default(),
+            form: Form::default(),
+            confirm: ConfirmState::default(),
             runs: RunView::default(),
             review: Review::default(),
             notice: None,
@@ -137,7 +96,7 @@ impl App {
 
     /// The action under the catalog cursor.
     pub fn highlighted(&self) -> Option<&Arc<Action>> {
-        let hit = self.hits.get(self.catalog_cursor)?;
+        let hit = self.search.hits.get(self.search.cursor)?;
         self.catalog.actions.get(hit.index)
     }
 
@@ -150,11 +109,6 @@ impl App {
             .filter(|t| self.action.as_ref().is_none_or(|a| a.allows(t.transport)))
             .filter(|t| matches_filter(t, &filter))
             .collect()
-    }
-
-    pub fn refresh_hits(&mut self) {
-        self.hits = search(&self.catalog.actions, self.search.value());
-        self.catalog_cursor = self.catalog_cursor.min(self.hits.len().saturating_sub(1));
     }
 }
 

@@ -1,9 +1,12 @@
 //! Everything that can happen to the console, and every effect it can ask for.
 
+use std::path::PathBuf;
+use std::time::Instant;
+
 use crossterm::event::KeyEvent;
 
 use crate::engine::RunEvent;
-use crate::journal::{EventRow, ExecutionRow, Incident};
+use crate::journal::{EventRow, ExecutionRow, Incident, VerifyReport};
 use crate::mediator::{ExecEvent, Report};
 use crate::policy::RunRequest;
 
@@ -11,8 +14,9 @@ use crate::policy::RunRequest;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The frame clock: advances elapsed times.
-    Tick,
+    /// The frame clock, read by the loop: the only time `update` sees, so
+    /// elapsed times advance with ticks and tests can choose the instant.
+    Tick(Instant),
     Resize(u16, u16),
     /// A run's event from the engine (its execution events are committed).
     Run(RunEvent),
@@ -36,9 +40,22 @@ pub enum Msg {
         events: Vec<EventRow>,
         executions: Vec<ExecutionRow>,
     },
-    /// A journal operation finished: a line for the status bar.
-    Notice(String),
+    /// A journal write finished.
+    Recorded(Recorded),
+    /// The hash chain was checked.
+    Verified(VerifyReport),
+    /// A journal operation failed: the message to show.
     Failed(String),
+}
+
+/// What a journal write did, typed so that `update` reacts to it (reloads a
+/// list, refreshes a timeline) without reading meaning out of a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Note { incident: String, seq: i64 },
+    IncidentOpened { id: String, title: String },
+    IncidentClosed { id: String },
+    Exported { path: PathBuf },
 }
 
 /// An effect, as data: only the loop in `term.rs` carries it out.

@@ -1,5 +1,8 @@
 //! The live run: one pane per target with a bounded stderr tail, and the
-//! grouping of identical outcomes. Fed only by committed events.
+//! grouping of identical outcomes. Fed only by committed events. Time comes
+//! only from the frame clock's ticks (`tick(now)`), never from reading the
+//! clock here: a clock starts at the first tick that sees it running, at
+//! most one frame late, and elapsed times stand still between ticks.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -41,6 +44,7 @@ pub struct Pane {
     pub exec: Option<String>,
     pub state: PaneState,
     pub lines: VecDeque<String>,
+    /// The tick at which this target was first seen connecting or running.
     pub started: Option<Instant>,
     pub elapsed: Duration,
     pub result: Option<Box<TargetResult>>,
@@ -142,7 +146,10 @@ pub struct RunView {
     pub layout: PaneLayout,
     /// A pane's detail (result envelope, stderr, EPS) is open.
     pub detail: bool,
+    /// The first tick of this run.
     pub started: Option<Instant>,
+    /// Time since `started`, as of the last tick.
+    pub elapsed: Duration,
     pub active: bool,
     pub scroll: usize,
 }
@@ -173,7 +180,6 @@ impl RunView {
                     result: None,
                 })
                 .collect(),
-            started: Some(Instant::now()),
             active: true,
             grouped: self.grouped,
             layout: self.layout,
@@ -189,7 +195,6 @@ impl RunView {
                     let pane = &mut self.panes[i];
                     pane.exec = Some(exec.0);
                     pane.state = PaneState::Connecting;
-                    pane.started = Some(Instant::now());
                 }
             }
             ExecEvent::Stderr { exec, line } => {
@@ -225,12 +230,18 @@ impl RunView {
         self.panes.get_mut(i)
     }
 
-    pub fn tick(&mut self) {
+    /// The frame clock says it is `now`: advances the run's and every
+    /// running target's elapsed time. An ended run's clock stands still.
+    pub fn tick(&mut self, now: Instant) {
+        if !self.active {
+            return;
+        }
+        let started = *self.started.get_or_insert(now);
+        self.elapsed = now.saturating_duration_since(started);
         for pane in &mut self.panes {
-            if let (Some(started), PaneState::Connecting | PaneState::Running) =
-                (pane.started, pane.state)
-            {
-                pane.elapsed = started.elapsed();
+            if matches!(pane.state, PaneState::Connecting | PaneState::Running) {
+                let started = *pane.started.get_or_insert(now);
+                pane.elapsed = now.saturating_duration_since(started);
             }
         }
     }

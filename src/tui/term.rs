@@ -6,14 +6,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::app::App;
-use super::msg::{Cmd, Msg};
+use super::msg::{Cmd, Msg, Recorded};
 use super::theme::Theme;
 use super::update::update;
 use super::views::render;
@@ -98,7 +98,7 @@ async fn event_loop(
             Some(msg) = msg_rx.recv() => msg,
             _ = frame.tick() => {
                 if app.runs.active {
-                    update(&mut app, Msg::Tick);
+                    update(&mut app, Msg::Tick(Instant::now()));
                     dirty = true;
                 }
                 if dirty {
@@ -162,7 +162,7 @@ impl Effects {
                 let seq = journal
                     .add_note(&incident, &text, &Operator::current().id())
                     .map_err(|e| e.to_string())?;
-                Ok(Msg::Notice(format!("note recorded as event {seq}")))
+                Ok(Msg::Recorded(Recorded::Note { incident, seq }))
             }),
             Cmd::OpenIncident { title } => blocking(tx, move || {
                 let mut journal = Journal::open(&path).map_err(|e| e.to_string())?;
@@ -174,25 +174,24 @@ impl Effects {
                         &Operator::current().id(),
                     )
                     .map_err(|e| e.to_string())?;
-                Ok(Msg::Notice(format!(
-                    "opened incident {} \"{}\"; runs record under it",
-                    i.id, i.title
-                )))
+                Ok(Msg::Recorded(Recorded::IncidentOpened {
+                    id: i.id,
+                    title: i.title,
+                }))
             }),
             Cmd::CloseIncident(id) => blocking(tx, move || {
                 let mut journal = Journal::open(&path).map_err(|e| e.to_string())?;
                 let i = journal
                     .close_incident(&id, &Operator::current().id())
                     .map_err(|e| e.to_string())?;
-                Ok(Msg::Notice(format!("incident {} resolved", i.id)))
+                Ok(Msg::Recorded(Recorded::IncidentClosed { id: i.id }))
             }),
             Cmd::Verify => blocking(tx, move || {
                 let journal = Journal::open_existing(&path).map_err(|e| e.to_string())?;
-                let report = journal.verify(None).map_err(|e| e.to_string())?;
-                Ok(Msg::Notice(match report.broken {
-                    None => format!("chain verified: {} events", report.events),
-                    Some(b) => format!("chain BROKEN at event {}: {}", b.seq, b.reason),
-                }))
+                journal
+                    .verify(None)
+                    .map(Msg::Verified)
+                    .map_err(|e| e.to_string())
             }),
             Cmd::Export { incident, format } => {
                 let dir = self.export_dir.clone();
@@ -208,7 +207,7 @@ impl Effects {
                         .map_err(|e| format!("{}: {e}", file.display()))?;
                     export::export(&journal, &incident, format, &mut out)
                         .map_err(|e| e.to_string())?;
-                    Ok(Msg::Notice(format!("exported to {}", file.display())))
+                    Ok(Msg::Recorded(Recorded::Exported { path: file }))
                 });
             }
         }
@@ -254,11 +253,11 @@ mod tests {
     fn a_turn_takes_at_most_a_batch_of_what_is_queued_in_order() {
         let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
         for i in 0..BATCH + 10 {
-            tx.try_send(Msg::Notice(i.to_string())).unwrap();
+            tx.try_send(Msg::Failed(i.to_string())).unwrap();
         }
         let taken: Vec<String> = queued(&mut rx, BATCH)
             .map(|m| match m {
-                Msg::Notice(n) => n,
+                Msg::Failed(n) => n,
                 other => panic!("{other:?}"),
             })
             .collect();

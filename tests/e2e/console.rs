@@ -1,9 +1,11 @@
 //! The real binary's console, driven through tmux like a responder would:
 //! search, pick two targets, fill a parameter, confirm, watch both results
-//! group, then find the run in the journal view.
+//! group, then find the run in the journal view; and re-run a failure,
+//! which must be confirmed again before anything runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::root;
@@ -14,7 +16,13 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Self {
-        let socket = format!("rune-test-{}", std::process::id());
+        // One tmux server per console: the tests of this binary run in parallel.
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "rune-test-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, Ordering::Relaxed)
+        );
         let status = Command::new("tmux")
             .args([
                 "-L",
@@ -88,28 +96,25 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn a_responder_runs_an_action_on_two_targets_and_finds_it_in_the_journal() {
-    let home = tempfile::tempdir().unwrap();
-    let log = home.path().join("app.log");
-    std::fs::write(&log, "boot\nready\n").unwrap();
-    let inventory = home.path().join("inventory.toml");
-    std::fs::write(
-        &inventory,
-        "[[targets]]\nname = \"app-a\"\ntransport = \"local\"\ntags = { role = \"app\" }\n\
-         [[targets]]\nname = \"app-b\"\ntransport = \"local\"\ntags = { role = \"app\" }\n",
-    )
-    .unwrap();
-    let journal = home.path().join("journal.db");
+/// The console on the shipped actions, `inventory` and a fresh journal,
+/// all under `home`; returns the session and the journal's path.
+fn console(home: &Path, inventory: &str) -> (Tmux, PathBuf) {
+    let inventory_file = home.join("inventory.toml");
+    std::fs::write(&inventory_file, inventory).unwrap();
+    let journal = home.join("journal.db");
     let command = format!(
         "cd {home} && HOME={home} XDG_STATE_HOME={home}/state XDG_CONFIG_HOME={home}/config {bin} --catalog {catalog} --inventory {inv} --journal {journal}",
-        home = home.path().display(),
+        home = home.display(),
         bin = env!("CARGO_BIN_EXE_rune"),
         catalog = root().join("actions").display(),
-        inv = inventory.display(),
+        inv = inventory_file.display(),
         journal = journal.display(),
     );
-    let tmux = Tmux::start(&command);
+    (Tmux::start(&command), journal)
+}
+
+/// From launch to the confirmation of tail-logs on every `role=app` target.
+fn confirm_tail_logs(tmux: &Tmux, log: &Path) {
     tmux.wait_for("search:");
     tmux.text("tail");
     tmux.wait_for("tail-logs");
@@ -124,6 +129,41 @@ fn a_responder_runs_an_action_on_two_targets_and_finds_it_in_the_journal() {
     tmux.text(&log.display().to_string());
     tmux.keys(&["Enter", "Enter", "Enter"]);
     tmux.wait_for("confirm tail-logs");
+}
+
+/// The journal's requests, oldest first, each as the names of its targets.
+fn requests(journal: &Path) -> Vec<Vec<String>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut rows = conn
+        .prepare("SELECT body FROM events WHERE kind = 'request' ORDER BY seq")
+        .unwrap();
+    rows.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|body| {
+            let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+            body["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_responder_runs_an_action_on_two_targets_and_finds_it_in_the_journal() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("app.log");
+    std::fs::write(&log, "boot\nready\n").unwrap();
+    let (tmux, journal) = console(
+        home.path(),
+        "[[targets]]\nname = \"app-a\"\ntransport = \"local\"\ntags = { role = \"app\" }\n\
+         [[targets]]\nname = \"app-b\"\ntransport = \"local\"\ntags = { role = \"app\" }\n",
+    );
+    confirm_tail_logs(&tmux, &log);
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("done");
     assert!(screen.contains("2 ok"), "{screen}");
@@ -150,4 +190,45 @@ fn a_responder_runs_an_action_on_two_targets_and_finds_it_in_the_journal() {
         String::from_utf8_lossy(&verify.stdout)
     );
     assert!(Path::new(&journal).exists());
+}
+
+/// `r` after a run with a failure opens the confirmation for the failed
+/// target only, and nothing reaches the journal until it is confirmed.
+#[test]
+fn rerun_asks_for_confirmation_and_runs_only_the_failed_targets() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("app.log");
+    std::fs::write(&log, "boot\nready\n").unwrap();
+    // A port nothing listens on: the ssh target fails at connect, at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (tmux, journal) = console(
+        home.path(),
+        &format!(
+            "[[targets]]\nname = \"app-a\"\ntransport = \"local\"\ntags = {{ role = \"app\" }}\n\
+             [[targets]]\nname = \"dead\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"\nport = {closed}\ntags = {{ role = \"app\" }}\n"
+        ),
+    );
+    confirm_tail_logs(&tmux, &log);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("1 not ok · 0 running · done");
+    assert!(screen.contains("1 ok"), "{screen}");
+    assert_eq!(requests(&journal), [["app-a", "dead"]]);
+
+    tmux.keys(&["r"]);
+    let confirm = tmux.wait_for("confirm re-run of tail-logs");
+    assert!(confirm.contains("targets  1"), "{confirm}");
+    assert!(confirm.contains("dead via ssh"), "{confirm}");
+    assert!(!confirm.contains("app-a"), "{confirm}");
+    // Give an unconfirmed run every chance to show up: it must not.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(requests(&journal).len(), 1, "nothing runs before Enter");
+
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("run tail-logs on 1 · 0 ok · 1 not ok · 0 running · done");
+    assert_eq!(requests(&journal), [vec!["app-a", "dead"], vec!["dead"]]);
+    tmux.keys(&["q"]);
 }

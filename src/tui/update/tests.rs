@@ -1,3 +1,6 @@
+//! Helpers shared by every handler's tests (and the view snapshots), and
+//! the tests that walk across screens: the responder's path, the palette.
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -5,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::mediator::{ExecEvent, ExecId};
+use crate::policy::ParamInput;
 use crate::tui::theme::Theme;
 
 pub(crate) fn app() -> App {
@@ -79,100 +83,7 @@ fn the_responders_path_takes_seven_keys_beyond_the_text() {
     assert_eq!(request.concurrency, crate::tui::app::CONCURRENCY);
 }
 
-#[test]
-fn a_run_uses_the_configured_concurrency() {
-    let mut app = app();
-    app.concurrency = 50;
-    walk_to_confirm(&mut app);
-    assert!(
-        crate::tui::views::confirm::plan_lines(&app)
-            .iter()
-            .any(|l| l.ends_with("concurrency 50")),
-        "{:?}",
-        crate::tui::views::confirm::plan_lines(&app)
-    );
-    type_text(&mut app, "restart-service");
-    let cmds = press(&mut app, KeyCode::Enter);
-    let [Cmd::Submit(request)] = cmds.as_slice() else {
-        panic!("expected a submit, got {cmds:?}")
-    };
-    assert_eq!(request.concurrency, 50);
-}
-
-#[test]
-fn a_high_risk_action_needs_its_name_typed() {
-    let mut app = app();
-    walk_to_confirm(&mut app);
-    type_text(&mut app, "restart");
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
-    assert!(
-        app.notice
-            .as_deref()
-            .unwrap()
-            .contains("type restart-service")
-    );
-}
-
-#[test]
-fn the_form_validates_as_you_type_and_blocks_bad_values() {
-    let mut app = app();
-    type_text(&mut app, "restart-service");
-    press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Char(' '));
-    press(&mut app, KeyCode::Enter);
-    type_text(&mut app, "bad unit!");
-    assert!(
-        app.fields[0]
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("does not match"),
-        "{:?}",
-        app.fields[0].error
-    );
-    press(&mut app, KeyCode::Tab);
-    for _ in 0..2 {
-        press(&mut app, KeyCode::Backspace);
-    }
-    type_text(&mut app, "500");
-    assert!(
-        app.fields[1]
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("above the maximum 120")
-    );
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.screen, Screen::Params, "errors keep the form open");
-    assert_eq!(app.field_cursor, 0, "focus goes to the first bad field");
-}
-
-#[test]
-fn target_filters_match_names_and_tags() {
-    let mut app = app();
-    type_text(&mut app, "noop");
-    press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Char('/'));
-    type_text(&mut app, "role=db");
-    let names: Vec<_> = app
-        .visible_targets()
-        .iter()
-        .map(|t| t.name.clone())
-        .collect();
-    assert_eq!(names, ["db-1"]);
-    press(&mut app, KeyCode::Esc);
-    assert_eq!(
-        app.visible_targets().len(),
-        4,
-        "Esc clears the filter (localhost included)"
-    );
-    press(&mut app, KeyCode::Char('j'));
-    press(&mut app, KeyCode::Char(' '));
-    press(&mut app, KeyCode::Char('n'));
-    assert!(app.picker.selected.is_empty());
-}
-
-fn finished(target: &str, status: crate::mediator::Status, code: Option<i64>) -> Msg {
+pub(crate) fn finished(target: &str, status: crate::mediator::Status, code: Option<i64>) -> Msg {
     let input: crate::protocol::BpcsInput = serde_json::from_str(include_str!(
         "../../../tests/fixtures/envelopes/bpcs-input.json"
     ))
@@ -215,20 +126,21 @@ fn finished(target: &str, status: crate::mediator::Status, code: Option<i64>) ->
     })
 }
 
+/// The loop's message for an accepted run of `action` on `targets` (over ssh).
+pub(crate) fn started(action: &str, targets: &[&str]) -> Msg {
+    Msg::RunStarted {
+        request_id: "req".into(),
+        action: action.into(),
+        targets: targets
+            .iter()
+            .map(|t| (t.to_string(), "ssh".to_string()))
+            .collect(),
+        verify: false,
+    }
+}
+
 pub(crate) fn run_with_outcomes(app: &mut App) {
-    let targets = ["web-1", "web-2", "db-1"]
-        .iter()
-        .map(|t| (t.to_string(), "ssh".to_string()))
-        .collect();
-    update(
-        app,
-        Msg::RunStarted {
-            request_id: "req".into(),
-            action: "tail-logs".into(),
-            targets,
-            verify: false,
-        },
-    );
+    update(app, started("tail-logs", &["web-1", "web-2", "db-1"]));
     update(
         app,
         finished("web-1", crate::mediator::Status::Success, None),
@@ -244,38 +156,6 @@ pub(crate) fn run_with_outcomes(app: &mut App) {
 }
 
 #[test]
-fn identical_outcomes_group_together() {
-    let mut app = app();
-    run_with_outcomes(&mut app);
-    let groups = app.runs.groups();
-    assert_eq!(groups[0].label, "ok · identical output");
-    assert_eq!(groups[0].targets, ["web-1", "web-2"]);
-    assert_eq!(groups[1].targets, ["db-1"]);
-    assert!(groups[1].label.contains("-32010"), "{}", groups[1].label);
-    assert_eq!(app.runs.failed_targets(), ["db-1"]);
-}
-
-#[test]
-fn quitting_during_a_run_asks_first_and_cancels() {
-    let mut app = app();
-    let targets = vec![("web-1".to_string(), "ssh".to_string())];
-    update(
-        &mut app,
-        Msg::RunStarted {
-            request_id: "r".into(),
-            action: "noop".into(),
-            targets,
-            verify: false,
-        },
-    );
-    assert!(press(&mut app, KeyCode::Char('q')).is_empty());
-    assert_eq!(app.overlay, Overlay::ConfirmQuit);
-    let cmds = press(&mut app, KeyCode::Char('y'));
-    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(None), Cmd::Quit]));
-    assert!(app.quit);
-}
-
-#[test]
 fn the_palette_switches_views_and_opens_incidents() {
     let mut app = app();
     press(&mut app, KeyCode::Char(':'));
@@ -286,7 +166,10 @@ fn the_palette_switches_views_and_opens_incidents() {
     press(&mut app, KeyCode::Char(':'));
     type_text(&mut app, "incident nginx 502s");
     let cmds = press(&mut app, KeyCode::Enter);
-    assert!(matches!(&cmds[0], Cmd::OpenIncident { title } if title == "nginx 502s"));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::OpenIncident { title }] if title == "nginx 502s"),
+        "the list reloads once the incident is recorded, not before: {cmds:?}"
+    );
     press(&mut app, KeyCode::Char(':'));
     type_text(&mut app, "frobnicate");
     press(&mut app, KeyCode::Enter);

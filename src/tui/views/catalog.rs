@@ -29,12 +29,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::raw("search: "),
-            Span::raw(clean(app.search.value())),
+            Span::raw(clean(app.search.input.value())),
             cursor,
         ])),
         search,
     );
     let items: Vec<ListItem> = app
+        .search
         .hits
         .iter()
         .filter_map(|hit| {
@@ -71,7 +72,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let list_widget = List::new(items)
         .highlight_style(app.theme.style(Role::Selected))
         .highlight_symbol("▶ ");
-    let mut state = ListState::default().with_selected((!empty).then_some(app.catalog_cursor));
+    let mut state = ListState::default().with_selected((!empty).then_some(app.search.cursor));
     frame.render_stateful_widget(list_widget, list, &mut state);
     if empty {
         frame.render_widget(

@@ -1,6 +1,7 @@
 //! The confirmation: action and version, resolved targets (count first),
 //! parameters with secrets masked, timeout and concurrency. `change` needs
-//! Enter; `high` needs the action name typed.
+//! Enter; `high` needs the action name typed. It draws `app.confirm`, the
+//! copy Enter submits, never the picker or the form.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,7 +15,7 @@ use crate::tui::theme::Role;
 
 /// The lines of the plan, also shown as the dry-run overlay.
 pub fn plan_lines(app: &App) -> Vec<String> {
-    let Some(action) = &app.action else {
+    let Some(action) = &app.confirm.action else {
         return Vec::new();
     };
     let mut lines = vec![
@@ -24,9 +25,9 @@ pub fn plan_lines(app: &App) -> Vec<String> {
             action.version,
             &action.bundle_sha256()[..action.bundle_sha256().len().min(19)]
         ),
-        format!("targets  {}", app.picker.selected.len()),
+        format!("targets  {}", app.confirm.targets.len()),
     ];
-    for name in &app.picker.selected {
+    for name in &app.confirm.targets {
         if let Some(t) = app.inventory.get(name) {
             lines.push(format!(
                 "  {} via {} ({})",
@@ -37,7 +38,7 @@ pub fn plan_lines(app: &App) -> Vec<String> {
         }
     }
     lines.push("parameters".into());
-    for field in &app.fields {
+    for field in &app.confirm.fields {
         let secret = action.param(&field.name).is_some_and(|p| p.secret);
         let value = if secret {
             "[REDACTED]".to_owned()
@@ -58,7 +59,9 @@ pub fn plan_lines(app: &App) -> Vec<String> {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(action) = &app.action else { return };
+    let Some(action) = &app.confirm.action else {
+        return;
+    };
     let mut lines: Vec<Line> = vec![Line::from(vec![
         Span::raw("risk "),
         risk_badge(app, action.risk),
@@ -76,7 +79,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             )));
             lines.push(Line::from(format!(
                 "> {}█",
-                clean(app.confirm_input.value())
+                clean(app.confirm.input.value())
             )));
         }
         Risk::Change => lines.push(Line::from(Span::styled(
@@ -85,10 +88,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ))),
         Risk::Read => lines.push(Line::from("Read-only. Enter runs it.")),
     }
+    // A re-run says so in the title: its targets are the failures, not the picker's.
+    let title = if app.confirm.rerun {
+        format!("confirm re-run of {} on its failed targets", action.name)
+    } else {
+        format!("confirm {}", action.name)
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(app, format!("confirm {}", action.name))),
+            .block(block(app, title)),
         area,
     );
 }

@@ -57,7 +57,7 @@ fn hints(app: &App) -> &'static str {
             "Space toggle · a all shown · n none · / filter · Enter next · Esc back · ? help"
         }
         Screen::Params => "type a value · Tab/↑↓ field · Enter next · Esc back · ? help",
-        Screen::Confirm if app.action.as_ref().is_some_and(|a| a.risk == Risk::High) => {
+        Screen::Confirm if app.confirm.typing() => {
             "type the action name · Enter run · Tab dry-run plan · Esc back"
         }
         Screen::Confirm => "Enter run · d dry-run plan · Esc back · ? help",

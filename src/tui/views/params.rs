@@ -18,11 +18,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         app.picker.selected.len()
     );
     let mut lines = Vec::new();
-    for (i, field) in app.fields.iter().enumerate() {
+    for (i, field) in app.form.fields.iter().enumerate() {
         let Some(param) = action.param(&field.name) else {
             continue;
         };
-        let focused = i == app.field_cursor;
+        let focused = i == app.form.cursor;
         let value = if param.secret {
             "•".repeat(field.input.value().chars().count())
         } else {

@@ -35,10 +35,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let ok = runs.count(|s| s == PaneState::Done(Status::Success));
     let failed = runs.count(|s| matches!(s, PaneState::Done(x) if x != Status::Success));
     let running = runs.count(|s| !matches!(s, PaneState::Done(_)));
-    let elapsed = runs
-        .started
-        .map(|s| s.elapsed().as_secs_f32())
-        .unwrap_or(0.0);
+    let elapsed = runs.elapsed.as_secs_f32();
     let verb = if runs.verify { "verify" } else { "run" };
     let clock = if runs.active {
         format!("{elapsed:.1}s")

@@ -29,8 +29,8 @@ fn fixture_app() -> App {
     )
 }
 
-/// A run on `n` targets named t01…, nothing finished; the clock frozen so
-/// the snapshot does not depend on how fast the test runs.
+/// A run on `n` targets named t01…, nothing finished. No tick arrives, so
+/// the clock stays at zero however fast the test runs.
 fn live_run(app: &mut App, n: usize) {
     let targets = (1..=n)
         .map(|i| (format!("t{i:02}"), "ssh".to_string()))
@@ -44,7 +44,6 @@ fn live_run(app: &mut App, n: usize) {
             verify: false,
         },
     );
-    app.runs.started = None;
 }
 
 fn start(app: &mut App, target: &str) {
@@ -81,10 +80,10 @@ fn catalog_initial_moved_and_no_match() {
     press(&mut app, KeyCode::Down);
     insta::assert_snapshot!("catalog_cursor_moved", screen(&app));
     type_text(&mut app, "zzqx");
-    assert!(app.hits.is_empty());
+    assert!(app.search.hits.is_empty());
     insta::assert_snapshot!("catalog_no_match", screen(&app));
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.search.value(), "");
+    assert_eq!(app.search.input.value(), "");
 }
 
 #[test]
@@ -125,7 +124,7 @@ fn a_secret_is_masked_in_the_form_and_the_confirmation() {
     assert!(!form.contains("hunter2"), "{form}");
     insta::assert_snapshot!("params_secret_masked", form);
     // Enter walks the remaining fields (defaults filled), then confirms.
-    for _ in 0..app.fields.len() {
+    for _ in 0..app.form.fields.len() {
         if app.screen == Screen::Params {
             press(&mut app, KeyCode::Enter);
         }
@@ -257,7 +256,15 @@ fn event(seq: i64, kind: &str, body: serde_json::Value) -> EventRow {
 fn journal_verified_and_an_execution_detail() {
     let mut app = app();
     update(&mut app, Msg::Incidents(incidents()));
-    update(&mut app, Msg::Notice("chain ok: 42 events, head 42".into()));
+    let report = crate::journal::VerifyReport {
+        events: 42,
+        head: crate::journal::Head {
+            seq: 42,
+            hash: "ab".repeat(32),
+        },
+        broken: None,
+    };
+    update(&mut app, Msg::Verified(report));
     app.screen = Screen::Journal;
     insta::assert_snapshot!("journal_verified", screen(&app));
     let events = vec![

@@ -9,7 +9,9 @@ use crate::journal::{EventRow, Incident};
 use crate::mediator::{ExecEvent, ExecId};
 use crate::tui::app::{App, Overlay, Screen};
 use crate::tui::msg::Msg;
-use crate::tui::update::tests::{app, press, run_with_outcomes, type_text, walk_to_confirm};
+use crate::tui::update::tests::{
+    app, finished, press, run_with_outcomes, started, type_text, walk_to_confirm,
+};
 use crate::tui::update::update;
 
 pub(super) fn screen(app: &App) -> String {
@@ -64,6 +66,30 @@ fn confirm_high_risk() {
     walk_to_confirm(&mut app);
     type_text(&mut app, "restart");
     insta::assert_snapshot!(screen(&app));
+}
+
+/// `r` after restart-service failed on web-2 only: the confirmation names
+/// web-2 alone and asks for the name again.
+#[test]
+fn confirm_rerun_of_the_failed_targets() {
+    use crate::mediator::Status;
+    let mut app = app();
+    walk_to_confirm(&mut app);
+    type_text(&mut app, "restart-service");
+    press(&mut app, KeyCode::Enter);
+    update(&mut app, started("restart-service", &["web-1", "web-2"]));
+    update(&mut app, finished("web-1", Status::Success, None));
+    update(&mut app, finished("web-2", Status::Failed, Some(-32010)));
+    update(
+        &mut app,
+        Msg::RunDone {
+            report: None,
+            error: None,
+        },
+    );
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "restart");
+    insta::assert_snapshot!("confirm_rerun_high", screen(&app));
 }
 
 #[test]
