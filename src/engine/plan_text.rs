@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::policy::Plan;
 
+/// Hex digits of the bundle's SHA-256 shown in text.
+const BUNDLE_SHOWN: usize = 16;
+
 /// The plan's lines. At most `targets_shown` targets are listed, then a
 /// "+N more" line: a confirmation must keep its prompt on screen.
 pub fn plan_lines(plan: &Plan, targets_shown: usize) -> Vec<String> {
@@ -17,7 +20,11 @@ pub fn plan_lines(plan: &Plan, targets_shown: usize) -> Vec<String> {
             action.name,
             action.version,
             action.risk.as_str(),
-            action.bundle_sha256()
+            // Enough to tell bundles apart by eye; JSON carries all of it.
+            action
+                .bundle_sha256()
+                .get(..BUNDLE_SHOWN)
+                .unwrap_or_default()
         ),
         format!("targets  {}", plan.targets.len()),
     ];

@@ -46,6 +46,21 @@ pub enum Msg {
     Verified(VerifyReport),
     /// A journal operation failed: the message to show.
     Failed(String),
+    /// The engine's plan for what the confirmation shows (`seq` names which
+    /// opening of the confirmation asked), or why it would be refused.
+    Planned {
+        seq: u64,
+        plan: Result<PlanText, String>,
+    },
+}
+
+/// A plan as text, from the engine's one rendering of a decided plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanText {
+    /// A bounded target list: the confirmation keeps its prompt on screen.
+    pub short: Vec<String>,
+    /// Every target: the dry-run overlay.
+    pub full: Vec<String>,
 }
 
 /// What a journal write did, typed so that `update` reacts to it (reloads a
@@ -62,6 +77,11 @@ pub enum Recorded {
 #[derive(Debug, Clone)]
 pub enum Cmd {
     Submit(Box<RunRequest>),
+    /// Decide `request` and show its plan; nothing is recorded or run.
+    Plan {
+        seq: u64,
+        request: Box<RunRequest>,
+    },
     /// Cancel one execution (by target name) or, with `None`, the whole run.
     Cancel(Option<String>),
     LoadIncidents,

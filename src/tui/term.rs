@@ -13,11 +13,11 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::app::App;
-use super::msg::{Cmd, Msg, Recorded};
+use super::msg::{Cmd, Msg, PlanText, Recorded};
 use super::theme::Theme;
 use super::update::update;
 use super::views::render;
-use crate::engine::{Engine, Stopper};
+use crate::engine::{Engine, Stopper, plan_lines};
 use crate::journal::{Journal, export};
 use crate::policy::{Operator, RunRequest};
 
@@ -30,6 +30,9 @@ const QUEUE: usize = 4096;
 /// with crossterm's reader thread) per batch instead of per line, and a key
 /// waits at most one batch (microseconds of `update`).
 const BATCH: usize = 256;
+
+/// Targets the confirmation lists before "+N more": its prompt stays on screen.
+const CONFIRM_TARGETS: usize = 8;
 
 /// What the console needs from the command line.
 pub struct Options {
@@ -139,6 +142,19 @@ impl Effects {
         match cmd {
             Cmd::Quit => {}
             Cmd::Submit(request) => self.submit(*request),
+            Cmd::Plan { seq, request } => {
+                let engine = self.engine.clone();
+                blocking(tx, move || {
+                    let plan = engine
+                        .plan(*request)
+                        .map(|plan| PlanText {
+                            short: plan_lines(&plan, CONFIRM_TARGETS),
+                            full: plan_lines(&plan, usize::MAX),
+                        })
+                        .map_err(|refusal| refusal.to_string());
+                    Ok(Msg::Planned { seq, plan })
+                });
+            }
             Cmd::Cancel(target) => self.cancel_run(target.as_deref()),
             Cmd::LoadIncidents => blocking(tx, move || {
                 let journal = Journal::open_existing(&path).map_err(|e| e.to_string())?;

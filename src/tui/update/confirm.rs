@@ -16,7 +16,7 @@ use tui_input::Input;
 
 use super::super::app::{App, Overlay, Screen};
 use super::super::keys::Intent;
-use super::super::msg::Cmd;
+use super::super::msg::{Cmd, PlanText};
 use super::edit::edit;
 use super::params::Field;
 use crate::catalog::{Action, Risk, parse_text};
@@ -50,6 +50,14 @@ pub struct ConfirmState {
     pub pending: Option<Confirmed>,
     /// What the run on the run screen was confirmed as (kept through its verify).
     pub last: Option<Confirmed>,
+    /// The engine's plan of what is shown (`None` until it comes back), or
+    /// why the engine would refuse it: the screen never plans on its own.
+    pub plan: Option<Result<PlanText, String>>,
+    /// Which opening of the confirmation the plan belongs to: a late plan of
+    /// an earlier opening is dropped.
+    pub plan_seq: u64,
+    /// The confirmation opened and its plan is yet to be asked for.
+    plan_wanted: bool,
 }
 
 impl Default for ConfirmState {
@@ -63,6 +71,9 @@ impl Default for ConfirmState {
             back: Screen::Catalog,
             pending: None,
             last: None,
+            plan: None,
+            plan_seq: 0,
+            plan_wanted: false,
         }
     }
 }
@@ -84,6 +95,9 @@ impl ConfirmState {
         self.input = Input::default();
         self.rerun = rerun;
         self.back = back;
+        self.plan = None;
+        self.plan_seq += 1;
+        self.plan_wanted = true;
     }
 }
 
@@ -120,10 +134,39 @@ pub fn on_intent(app: &mut App, intent: Intent) -> Vec<Cmd> {
     match intent {
         Intent::Back => app.screen = app.confirm.back,
         Intent::DryRun | Intent::NextField => {
-            app.overlay = Overlay::Plan(super::super::views::confirm::plan_lines(app))
+            app.overlay = Overlay::Plan(match &app.confirm.plan {
+                Some(Ok(plan)) => plan.full.clone(),
+                Some(Err(reason)) => vec![format!("refused: {reason}")],
+                None => vec!["planning…".into()],
+            })
         }
         Intent::Enter => return submit(app),
         _ => {}
+    }
+    Vec::new()
+}
+
+/// The engine's plan for a confirmation that just opened: asked once per
+/// opening, for exactly the request Enter would submit.
+pub fn plan_cmd(app: &mut App) -> Option<Cmd> {
+    if !std::mem::take(&mut app.confirm.plan_wanted) {
+        return None;
+    }
+    let action = app.confirm.action.clone()?;
+    let Some(request) = request(app, &action) else {
+        app.confirm.plan = Some(Err("a parameter does not parse".into()));
+        return None;
+    };
+    Some(Cmd::Plan {
+        seq: app.confirm.plan_seq,
+        request: Box::new(request),
+    })
+}
+
+/// The plan came back; one for an earlier opening is dropped.
+pub fn planned(app: &mut App, seq: u64, plan: Result<PlanText, String>) -> Vec<Cmd> {
+    if seq == app.confirm.plan_seq {
+        app.confirm.plan = Some(plan);
     }
     Vec::new()
 }

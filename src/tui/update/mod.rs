@@ -31,7 +31,12 @@ use super::msg::{Cmd, Msg};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
-        Msg::Key(key) => on_key(app, &key),
+        Msg::Key(key) => {
+            let mut cmds = on_key(app, &key);
+            // Whatever key opened the confirmation, its plan comes from the engine.
+            cmds.extend(confirm::plan_cmd(app));
+            cmds
+        }
         Msg::Tick(now) => run::tick(app, now),
         Msg::Resize(w, h) => {
             app.size = (w, h);
@@ -54,6 +59,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         } => journal::timeline(app, incident, events, executions),
         Msg::Recorded(recorded) => journal::recorded(app, recorded),
         Msg::Verified(report) => journal::verified(app, &report),
+        Msg::Planned { seq, plan } => confirm::planned(app, seq, plan),
         Msg::Failed(text) => {
             app.overlay = Overlay::Error(text);
             Vec::new()

@@ -32,8 +32,26 @@ pub(crate) fn app() -> App {
     )
 }
 
+/// A key, with the plan the confirmation asks for answered as the loop
+/// answers it (the engine's decide and plan text); other effects come back.
 pub(crate) fn press(app: &mut App, code: KeyCode) -> Vec<Cmd> {
-    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    let cmds = update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let mut rest = Vec::new();
+    for cmd in cmds {
+        match cmd {
+            Cmd::Plan { seq, request } => {
+                let plan = crate::policy::decide(&app.catalog, &app.inventory, *request)
+                    .map(|plan| crate::tui::msg::PlanText {
+                        short: crate::engine::plan_lines(&plan, 8),
+                        full: crate::engine::plan_lines(&plan, usize::MAX),
+                    })
+                    .map_err(|refusal| refusal.to_string());
+                update(app, Msg::Planned { seq, plan });
+            }
+            other => rest.push(other),
+        }
+    }
+    rest
 }
 
 pub(crate) fn type_text(app: &mut App, text: &str) {

@@ -1,5 +1,6 @@
-//! The confirmation: action and version, resolved targets (count first),
-//! parameters with secrets masked, timeout and concurrency. `change` needs
+//! The confirmation: the engine's plan of what Enter submits (action and
+//! version, resolved targets, count first, parameters redacted by the plan,
+//! timeout and concurrency), or why the engine would refuse it. `change` needs
 //! Enter; `high` needs the action name typed. It draws `app.confirm`, the
 //! copy Enter submits, never the picker or the form.
 
@@ -13,51 +14,6 @@ use crate::catalog::Risk;
 use crate::tui::app::App;
 use crate::tui::theme::Role;
 
-/// The lines of the plan, also shown as the dry-run overlay.
-pub fn plan_lines(app: &App) -> Vec<String> {
-    let Some(action) = &app.confirm.action else {
-        return Vec::new();
-    };
-    let mut lines = vec![
-        format!(
-            "action   {} {} (bundle {})",
-            action.name,
-            action.version,
-            &action.bundle_sha256()[..action.bundle_sha256().len().min(19)]
-        ),
-        format!("targets  {}", app.confirm.targets.len()),
-    ];
-    for name in &app.confirm.targets {
-        if let Some(t) = app.inventory.get(name) {
-            lines.push(format!(
-                "  {} via {} ({})",
-                t.name,
-                t.transport.as_str(),
-                t.address()
-            ));
-        }
-    }
-    lines.push("parameters".into());
-    for field in &app.confirm.fields {
-        let secret = action.param(&field.name).is_some_and(|p| p.secret);
-        let value = if secret {
-            "[REDACTED]".to_owned()
-        } else {
-            field.input.value().to_owned()
-        };
-        lines.push(format!("  {} = {value}", field.name));
-    }
-    lines.push(format!(
-        "timeout {} · concurrency {}",
-        humantime::format_duration(action.timeout),
-        app.concurrency
-    ));
-    if let Some(verify) = &action.verify {
-        lines.push(format!("then verify with {verify}"));
-    }
-    lines
-}
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(action) = &app.confirm.action else {
         return;
@@ -66,7 +22,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::raw("risk "),
         risk_badge(app, action.risk),
     ])];
-    lines.extend(plan_lines(app).into_iter().map(|l| Line::from(clean(&l))));
+    match &app.confirm.plan {
+        Some(Ok(plan)) => lines.extend(plan.short.iter().map(|l| Line::from(clean(l)))),
+        Some(Err(reason)) => lines.push(Line::from(Span::styled(
+            format!("refused: {}", clean(reason)),
+            app.theme.style(Role::Failed),
+        ))),
+        None => lines.push(Line::from("planning…")),
+    }
     lines.push(Line::from(""));
     match action.risk {
         Risk::High => {

@@ -63,9 +63,9 @@ fn a_run_uses_the_configured_concurrency() {
     let mut app = app();
     app.concurrency = 50;
     walk_to_confirm(&mut app);
-    let plan = crate::tui::views::confirm::plan_lines(&app);
+    let plan = shown_plan(&app);
     assert!(
-        plan.iter().any(|l| l.ends_with("concurrency 50")),
+        plan.iter().any(|l| l.contains("concurrency 50 ")),
         "{plan:?}"
     );
     type_text(&mut app, "restart-service");
@@ -103,7 +103,7 @@ fn rerun_of_a_failed_high_risk_run_opens_the_confirmation_for_the_failed_targets
     assert_eq!(app.screen, Screen::Confirm);
     assert!(app.confirm.rerun);
     assert_eq!(app.confirm.targets, ["web-2"]);
-    let plan = crate::tui::views::confirm::plan_lines(&app);
+    let plan = shown_plan(&app);
     assert!(plan.contains(&"targets  1".to_owned()), "{plan:?}");
     assert!(
         plan.iter().any(|l| l.starts_with("  web-2 via ssh")),
@@ -261,4 +261,49 @@ fn only_the_confirmation_builds_an_explicitly_confirmed_request() {
         "one place in confirm.rs"
     );
     assert!(!include_str!("../../term.rs").contains(&needle));
+}
+
+/// The plan lines the confirmation shows: the engine's, answered by `press`.
+fn shown_plan(app: &crate::tui::app::App) -> Vec<String> {
+    match &app.confirm.plan {
+        Some(Ok(plan)) => plan.short.clone(),
+        other => panic!("no plan on the confirmation: {other:?}"),
+    }
+}
+
+#[test]
+fn the_confirmation_shows_the_engines_plan_and_drops_a_late_one() {
+    let mut app = app();
+    walk_to_confirm(&mut app);
+    let first = app.confirm.plan_seq;
+    assert!(shown_plan(&app).contains(&"targets  2".to_owned()));
+    // Back and in again: a plan answering the first opening is stale.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Confirm);
+    assert_ne!(app.confirm.plan_seq, first);
+    update(
+        &mut app,
+        Msg::Planned {
+            seq: first,
+            plan: Err("stale".into()),
+        },
+    );
+    assert!(matches!(app.confirm.plan, Some(Ok(_))));
+    // A refusal the engine reports is what the confirmation shows.
+    let seq = app.confirm.plan_seq;
+    update(
+        &mut app,
+        Msg::Planned {
+            seq,
+            plan: Err("restart-service may not run over ssh".into()),
+        },
+    );
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.overlay,
+        crate::tui::app::Overlay::Plan(vec![
+            "refused: restart-service may not run over ssh".into()
+        ])
+    );
 }
