@@ -9,13 +9,13 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::Value;
 
-use super::bundle::{Bundle, BundleFile};
 use super::error::CatalogError;
 use super::manifest::{
     Action, ManifestFile, Param, ParamFile, ParamKind, ParamType, Plugin, parse_duration,
 };
 use super::params::check_value;
 use super::trust;
+use crate::transport::{Bundle, BundleFile};
 
 /// The largest manifest read: anything bigger is a mistake, not a manifest.
 const MAX_MANIFEST_BYTES: u64 = 256 * 1024;

@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::bundle::Bundle;
+use crate::transport::{Bundle, TransportKind};
 
 /// How dangerous an action is; decides the confirmation it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,25 +28,6 @@ impl Risk {
             Self::Read => "read",
             Self::Change => "change",
             Self::High => "high",
-        }
-    }
-}
-
-/// The transports an action may run over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TransportKind {
-    Local,
-    Ssh,
-    Ssm,
-}
-
-impl TransportKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Ssh => "ssh",
-            Self::Ssm => "ssm",
         }
     }
 }

@@ -4,7 +4,6 @@
 //!
 //! Never runs a plugin: that is the mediator's job alone.
 
-mod bundle;
 mod error;
 mod load;
 mod manifest;
@@ -12,9 +11,8 @@ mod params;
 mod search;
 mod trust;
 
-pub use bundle::{Bundle, BundleFile};
 pub use error::{CatalogError, ParamError};
 pub use load::{Catalog, default_dir, load, parse_manifest};
-pub use manifest::{Action, Param, ParamType, Plugin, Risk, TransportKind, parse_duration};
+pub use manifest::{Action, Param, ParamType, Plugin, Risk, parse_duration};
 pub use params::{check_value, coerce, complete, parse_assignments, parse_text, redact};
 pub use search::{Match, search};

@@ -200,7 +200,7 @@ pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
         println!(
             "{:<20} {:<9} {:<24} {}",
             t.name,
-            t.transport.as_str(),
+            t.kind().as_str(),
             t.address(),
             tags.join(" ")
         );

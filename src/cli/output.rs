@@ -251,7 +251,7 @@ pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result
     let targets: Vec<Value> = plan
         .targets
         .iter()
-        .map(|t| json!({"name": t.name, "transport": t.transport, "address": t.address()}))
+        .map(|t| json!({"name": t.name, "transport": t.kind(), "address": t.address()}))
         .collect();
     let envelope = plan
         .targets

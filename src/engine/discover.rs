@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::open::SsmOptions;
-use crate::catalog::TransportKind;
 use crate::config::SsmConfig;
 use crate::inventory::Target;
+use crate::transport::Address;
 pub use crate::transport::ssm::Instance as SsmInstance;
+use crate::transport::ssm::SsmAddress;
 
 /// Every managed instance in the options' region carrying all of `tags`,
 /// reached by the same settings rules as a run (flags, environment, `config.toml`).
@@ -32,12 +33,10 @@ pub fn ssm_target(instance: &SsmInstance, tags: &[(String, String)]) -> Target {
     }
     Target {
         name: instance.instance_id.clone(),
-        transport: TransportKind::Ssm,
-        host: None,
-        port: None,
-        user: None,
-        instance_id: Some(instance.instance_id.clone()),
-        region: Some(instance.region.clone()),
+        address: Address::Ssm(SsmAddress {
+            instance_id: instance.instance_id.clone(),
+            region: Some(instance.region.clone()),
+        }),
         tags: all,
     }
 }

@@ -32,7 +32,7 @@ pub fn plan_lines(plan: &Plan, targets_shown: usize) -> Vec<String> {
         lines.push(format!(
             "  {} via {} ({})",
             t.name,
-            t.transport.as_str(),
+            t.kind().as_str(),
             t.address()
         ));
     }

@@ -75,17 +75,15 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::catalog::TransportKind;
+    use crate::transport::{Address, SshAddress, SsmAddress, TransportKind};
 
     fn ssm(name: &str) -> Target {
         Target {
             name: name.into(),
-            transport: TransportKind::Ssm,
-            host: None,
-            port: None,
-            user: None,
-            instance_id: Some(name.into()),
-            region: Some("eu-west-1".into()),
+            address: Address::Ssm(SsmAddress {
+                instance_id: name.into(),
+                region: Some("eu-west-1".into()),
+            }),
             tags: BTreeMap::from([("env".to_owned(), "prod".to_owned())]),
         }
     }
@@ -103,9 +101,31 @@ mod tests {
         let after = std::fs::read_to_string(&path).unwrap();
         assert!(after.starts_with(before), "{after}");
         let inventory = load(&path).unwrap();
-        assert_eq!(inventory.get("i-1").unwrap().transport, TransportKind::Ssh);
+        assert_eq!(inventory.get("i-1").unwrap().kind(), TransportKind::Ssh);
         assert_eq!(inventory.get("i-2").unwrap(), &ssm("i-2"));
         assert_eq!(append(&path, &[ssm("i-2")]).unwrap().added.len(), 0);
+    }
+
+    #[test]
+    fn targets_are_written_in_the_flat_shape_an_operator_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.toml");
+        let web = Target {
+            name: "w".into(),
+            address: Address::Ssh(SshAddress {
+                host: Some("h".into()),
+                port: Some(2),
+                user: None,
+            }),
+            tags: BTreeMap::new(),
+        };
+        append(&path, &[ssm("i-1"), web]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let want = "\n[[targets]]\nname = \"i-1\"\ntransport = \"ssm\"\ninstance_id = \"i-1\"\n\
+                    region = \"eu-west-1\"\n\n[targets.tags]\nenv = \"prod\"\n\n\
+                    [[targets]]\nname = \"w\"\ntransport = \"ssh\"\nhost = \"h\"\nport = 2\n\n\
+                    [targets.tags]\n";
+        assert_eq!(text, want);
     }
 
     #[test]

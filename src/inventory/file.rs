@@ -1,36 +1,25 @@
-//! The inventory TOML: `[[targets]]` with `name`, `transport`, `host`,
-//! `port`, `user`, `instance_id`, `region` and `tags`. Unknown fields are
-//! refused so a typo never silently sends an action somewhere else.
+//! The inventory TOML: `[[targets]]` with `name`, `transport`, the
+//! transport's address fields (`host`, `port`, `user`; `instance_id`,
+//! `region`) and `tags`. Unknown fields are refused so a typo never silently
+//! sends an action somewhere else. Reading one table is `row.rs`'s job.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use toml::de::DeTable;
 
-use crate::catalog::TransportKind;
+use super::row::{self, RowError};
+use crate::transport::{Address, TransportKind};
 
 /// The largest inventory read; a bigger file is a mistake.
 const MAX_INVENTORY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One target and how to reach it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub name: String,
-    pub transport: TransportKind,
-    /// SSH: the address or ssh_config alias (defaults to `name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// SSM: the managed instance id (`i-…` or `mi-…`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default)]
+    /// Where it is; the variant says which transport reaches it.
+    pub address: Address,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -39,37 +28,20 @@ impl Target {
     pub fn localhost() -> Self {
         Self {
             name: "localhost".into(),
-            transport: TransportKind::Local,
-            host: None,
-            port: None,
-            user: None,
-            instance_id: None,
-            region: None,
+            address: Address::Local,
             tags: BTreeMap::new(),
         }
     }
 
+    /// The transport that reaches it.
+    pub fn kind(&self) -> TransportKind {
+        self.address.kind()
+    }
+
     /// Where the target is, for people: host, instance id or "local".
     pub fn address(&self) -> String {
-        match self.transport {
-            TransportKind::Local => "local".into(),
-            TransportKind::Ssh => {
-                let host = self.host.as_deref().unwrap_or(&self.name);
-                match self.port {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host.to_owned(),
-                }
-            }
-            TransportKind::Ssm => self.instance_id.clone().unwrap_or_default(),
-        }
+        self.address.label(&self.name)
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InventoryFile {
-    #[serde(default)]
-    targets: Vec<Target>,
 }
 
 /// All known targets, in file order, `localhost` first when implicit.
@@ -99,14 +71,29 @@ impl Inventory {
             path: path.to_path_buf(),
             message,
         };
-        let file: InventoryFile =
-            toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_owned()))?;
-        let mut targets = Vec::with_capacity(file.targets.len() + 1);
-        if !file.targets.iter().any(|t| t.name == "localhost") {
+        // toml's errors carry their place; the text lets them show the line.
+        let shown = |mut error: toml::de::Error| {
+            error.set_input(Some(text));
+            err(error.to_string().trim_end().to_owned())
+        };
+        let doc = DeTable::parse(text).map_err(shown)?;
+        let rows = row::rows(doc).map_err(shown)?;
+        let mut file = Vec::with_capacity(rows.len());
+        for (i, one) in rows.into_iter().enumerate() {
+            let target = row::read(one).map_err(|e| match e {
+                RowError::Toml(error) => shown(error),
+                RowError::Address { name, message } => {
+                    err(format!("targets[{i}] ({name:?}): {message}"))
+                }
+            })?;
+            file.push(target);
+        }
+        let mut targets = Vec::with_capacity(file.len() + 1);
+        if !file.iter().any(|t| t.name == "localhost") {
             targets.push(Target::localhost());
         }
-        for (i, target) in file.targets.into_iter().enumerate() {
-            check_target(&target)
+        for (i, target) in file.into_iter().enumerate() {
+            check_name(&target.name)
                 .map_err(|m| err(format!("targets[{i}] ({:?}): {m}", target.name)))?;
             if targets.iter().any(|t: &Target| t.name == target.name) {
                 return Err(err(format!(
@@ -123,26 +110,17 @@ impl Inventory {
     }
 }
 
-fn check_target(t: &Target) -> Result<(), String> {
-    let name_ok = !t.name.is_empty()
-        && t.name.len() <= 253
-        && t.name
+/// The address fields were checked by the transport; the name is the inventory's.
+fn check_name(name: &str) -> Result<(), String> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b));
     if !name_ok {
         return Err("`name` must be 1-253 of A-Z, a-z, 0-9 and - _ . @ :".into());
     }
-    match t.transport {
-        TransportKind::Ssm if t.instance_id.is_none() => {
-            Err("an ssm target needs `instance_id`".into())
-        }
-        TransportKind::Ssm => Ok(()),
-        _ if t.instance_id.is_some() => Err("`instance_id` applies only to ssm targets".into()),
-        TransportKind::Local if t.host.is_some() || t.port.is_some() || t.user.is_some() => {
-            Err("a local target takes no `host`, `port` or `user`".into())
-        }
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// An inventory that could not be read, naming the file and the problem.
@@ -216,7 +194,7 @@ mod tests {
             parse("[[targets]]\nname = \"localhost\"\ntransport = \"ssh\"\nhost = \"127.0.0.1\"")
                 .unwrap();
         assert_eq!(inv.targets.len(), 1);
-        assert_eq!(inv.targets[0].transport, TransportKind::Ssh);
+        assert_eq!(inv.targets[0].kind(), TransportKind::Ssh);
     }
 
     #[rstest::rstest]
@@ -237,6 +215,63 @@ mod tests {
         let error = parse(text).unwrap_err().to_string();
         assert!(error.starts_with("inv.toml: "), "{error}");
         assert!(error.contains(phrase), "{error} lacks {phrase:?}");
+    }
+
+    /// The transport's parser judges the address; the inventory names the target.
+    #[rstest::rstest]
+    #[case::ssm_without_id(
+        "[[targets]]\nname = \"db\"\ntransport = \"ssm\"\nregion = \"eu-west-1\"",
+        "inv.toml: targets[0] (\"db\"): an ssm target needs `instance_id`"
+    )]
+    #[case::id_on_ssh(
+        "[[targets]]\nname = \"w\"\ntransport = \"ssh\"\ninstance_id = \"i-1\"",
+        "inv.toml: targets[0] (\"w\"): `instance_id` applies only to ssm targets"
+    )]
+    #[case::port_on_local(
+        "[[targets]]\nname = \"l\"\ntransport = \"local\"\nport = 22",
+        "inv.toml: targets[0] (\"l\"): `port` applies only to ssh targets"
+    )]
+    #[case::second_target(
+        "[[targets]]\nname = \"a\"\ntransport = \"local\"\n\
+         [[targets]]\nname = \"b\"\ntransport = \"ssh\"\nregion = \"x\"",
+        "inv.toml: targets[1] (\"b\"): `region` applies only to ssm targets"
+    )]
+    fn address_errors_name_the_target_and_field(#[case] text: &str, #[case] want: &str) {
+        assert_eq!(parse(text).unwrap_err().to_string(), want);
+    }
+
+    #[rstest::rstest]
+    #[case::unknown_lists_every_field(
+        "[[targets]]\nname = \"a\"\ntransport = \"ssh\"\ncolour = 1",
+        &["line 4, column 1", "unknown field `colour`, expected one of `name`, `transport`, \
+           `host`, `port`, `user`, `instance_id`, `region`, `tags`"]
+    )]
+    #[case::address_type("[[targets]]\nname = \"a\"\ntransport = \"ssm\"\ninstance_id = 1",
+        &["line 4, column 15", "invalid type: integer `1`, expected a string"])]
+    #[case::not_a_table("targets = [1]", &["line 1", "expected struct Target"])]
+    #[case::not_an_array("targets = 3", &["line 1", "expected a sequence"])]
+    #[case::top_level("colour = 1", &["line 1", "unknown field `colour`, expected `targets`"])]
+    fn field_errors_show_the_line(#[case] text: &str, #[case] phrases: &[&str]) {
+        let error = parse(text).unwrap_err().to_string();
+        for phrase in phrases {
+            assert!(error.contains(phrase), "{error} lacks {phrase:?}");
+        }
+    }
+
+    /// `rune targets --json` prints targets in the file's flat shape.
+    #[test]
+    fn targets_serialize_flat_with_the_address_between_transport_and_tags() {
+        let inv = parse(
+            "[[targets]]\nname = \"w\"\ntransport = \"ssh\"\nuser = \"ops\"\nport = 2\n\
+             [[targets]]\nname = \"d\"\ntransport = \"ssm\"\ninstance_id = \"i-1\"",
+        )
+        .unwrap();
+        let json = serde_json::to_string(&inv.targets).unwrap();
+        let want = r#"[{"name":"localhost","transport":"local","tags":{}},"#.to_owned()
+            + r#"{"name":"w","transport":"ssh","port":2,"user":"ops","tags":{}},"#
+            + r#"{"name":"d","transport":"ssm","instance_id":"i-1","tags":{}}]"#;
+        assert_eq!(json, want);
+        assert_eq!(inv.get("w").unwrap().address(), "w:2");
     }
 }
 

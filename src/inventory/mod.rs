@@ -1,11 +1,13 @@
-//! Targets and their transport facts: the inventory file, the implicit
+//! Targets and their addresses: the inventory file, the implicit
 //! `localhost`, selection by name glob and tag, and appending discovered
 //! targets to a file.
 //!
-//! Knows nothing of how a target is reached; transports read these facts.
+//! Knows nothing of how a target is reached: each transport parses and
+//! owns its own address (`transport::Address`); the inventory only keeps it.
 
 mod append;
 mod file;
+mod row;
 mod select;
 
 pub use append::{Appended, append};

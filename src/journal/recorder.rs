@@ -28,7 +28,7 @@ impl Journal {
                 "name": plan.action.name, "version": plan.action.version,
                 "risk": plan.action.risk, "bundle_sha256": plan.action.bundle_sha256(),
             },
-            "targets": plan.targets.iter().map(|t| json!({"name": t.name, "transport": t.transport})).collect::<Vec<_>>(),
+            "targets": plan.targets.iter().map(|t| json!({"name": t.name, "transport": t.kind()})).collect::<Vec<_>>(),
             "operator": plan.operator.id(),
             "writer": {"pid": std::process::id(), "host": plan.operator.host},
         });
@@ -121,7 +121,7 @@ fn insert_execution(
         .targets
         .iter()
         .find(|t| t.name == target)
-        .map_or("unknown", |t| t.transport.as_str());
+        .map_or("unknown", |t| t.kind().as_str());
     tx.prepare_cached(
         "INSERT OR IGNORE INTO executions (id, incident_id, request_id, action, action_version, bundle_sha256,
              target, transport, operator, params, created_at)

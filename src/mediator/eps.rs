@@ -213,7 +213,7 @@ fn refusal_code(refusal: &Refusal) -> i64 {
         Refusal::Param(ParamError::Missing { .. }) => code::REQUIRED_FIELD_MISSING,
         Refusal::Param(_) => code::SCHEMA_VALIDATION,
         Refusal::TransportNotAllowed { .. }
-        | Refusal::SecretOverSsm { .. }
+        | Refusal::SecretInCommandText { .. }
         | Refusal::NeedsConfirmation { .. }
         | Refusal::NeedsAcknowledgement { .. } => code::POLICY,
     }

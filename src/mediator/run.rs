@@ -18,11 +18,14 @@ use super::event::{ExecEvent, ExecId, Status, TargetResult};
 use super::gate::StartWait;
 use super::limits::Limits;
 use super::lines::StderrTail;
+use crate::catalog::Plugin;
 use crate::inventory::Target;
 use crate::policy::Plan;
 use crate::protocol::validate::{Stdout, validate};
 use crate::protocol::{BpcsInput, Request, ids, sanitize::sanitize_bytes};
-use crate::transport::{Exit, Fanout, Finished, Job, Progress, TransportError, Transports};
+use crate::transport::{
+    Exit, Fanout, Finished, Job, Program, Progress, TransportError, Transports,
+};
 
 /// How long a transport may take to return after its cancel token fired.
 /// Past it the execution future is dropped, which kills a local child.
@@ -165,7 +168,7 @@ async fn run_target(shared: &Shared, target: Target) -> TargetResult {
     let paced = shared
         .mediator
         .transports
-        .get(attempt.target.transport)
+        .get(attempt.target.kind())
         .is_some_and(|t| t.paces_itself());
     let permit = tokio::select! {
         biased;
@@ -240,8 +243,9 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         limits.stderr_tail_bytes,
         limits.stream_lines,
     );
-    let Some(transport) = shared.mediator.transports.get(attempt.target.transport) else {
-        let error = TransportError::Unavailable(attempt.target.transport.as_str().into());
+    let kind = attempt.target.kind();
+    let Some(transport) = shared.mediator.transports.get(kind) else {
+        let error = TransportError::Unavailable(kind.as_str().into());
         return Ended::Ran {
             finished: Err(error),
             timed_out: false,
@@ -264,14 +268,11 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
             request: plan.request.message_metadata.message_id.clone(),
             concurrency: plan.concurrency.max(1),
             max_errors: plan.max_errors,
-            executions: plan
-                .targets
-                .iter()
-                .filter(|t| t.transport == attempt.target.transport)
-                .count(),
+            executions: plan.targets.iter().filter(|t| t.kind() == kind).count(),
         },
-        target: attempt.target.clone(),
-        plugin: plan.action.plugin.clone(),
+        target: attempt.target.name.clone(),
+        address: attempt.target.address.clone(),
+        program: program(&plan.action.plugin),
         stdin,
         env: plan.param_env(),
         stdout_limit: limits.stdout_bytes,
@@ -376,7 +377,7 @@ async fn finish(shared: &Shared, attempt: Attempt, ended: Ended) -> TargetResult
     let mut result = TargetResult {
         exec_id: attempt.exec.clone(),
         target: attempt.target.name.clone(),
-        transport: attempt.target.transport.as_str().into(),
+        transport: attempt.target.kind().as_str().into(),
         status: Status::Failed,
         started_at: attempt.started_at.clone(),
         finished_at: String::new(),
@@ -533,10 +534,18 @@ fn eps_for(
         trace_id: Some(&plan.request.observability.trace_id),
         action: Some(&plan.action.name),
         target: Some(&attempt.target.name),
-        transport: Some(attempt.target.transport.as_str()),
+        transport: Some(attempt.target.kind().as_str()),
         data,
     };
     to_eps(failure, scope)
+}
+
+/// What the transport runs: the catalog's plugin, in the transport's terms.
+fn program(plugin: &Plugin) -> Program {
+    match plugin {
+        Plugin::Bundle(bundle) => Program::Bundle(Arc::clone(bundle)),
+        Plugin::Installed(path) => Program::Installed(path.clone()),
+    }
 }
 
 fn millis(d: Duration) -> u64 {

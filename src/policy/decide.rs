@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::plan::{Operator, Plan};
-use crate::catalog::{Catalog, ParamError, Risk, TransportKind, coerce, complete, redact};
-use crate::inventory::{Inventory, SelectError, Selector, select_targets};
+use crate::catalog::{Catalog, ParamError, Risk, coerce, complete, redact};
+use crate::inventory::{Inventory, SelectError, Selector, Target, select_targets};
 use crate::protocol::bpcs::VERSION;
 use crate::protocol::rcs::{RequestData, RequestMetadata, RequestPayload, Routing};
 use crate::protocol::{Observability, Request, ids};
+use crate::transport::TransportKind;
 
 /// The routing tag that names the request's incident.
 pub(super) const INCIDENT_TAG: &str = "incident:";
@@ -100,15 +101,21 @@ pub enum Refusal {
         transport: String,
         allowed: String,
     },
+    /// The transport keeps the command text, and a transport without stdin
+    /// carries the envelope in it: a secret would be stored and shown.
     #[error(
-        "{action} may not run over ssm (target {target}) with the secret parameter(s) {params}: \
-         SSM stores the command text, which would carry the envelope and its secret, \
-         and shows it to anyone allowed to list commands; run it over ssh or local instead"
+        "{action} may not run over {transport} (target {target}) with the secret parameter(s) {params}: \
+         {service} stores the command text, which would carry the envelope and its secret, \
+         and shows it to anyone allowed to list commands; run it over {instead} instead",
+        service = .transport.to_uppercase()
     )]
-    SecretOverSsm {
+    SecretInCommandText {
         action: String,
         target: String,
+        transport: String,
         params: String,
+        /// The transports that keep no command text, as "ssh or local".
+        instead: String,
     },
     #[error("{action} is a high-risk action; confirm it with --yes (or in the console)")]
     NeedsConfirmation { action: String },
@@ -133,7 +140,7 @@ pub fn decide(
         )));
     }
     let targets = select_targets(inventory, &request.selector)?;
-    if let Some(target) = targets.iter().find(|t| !action.allows(t.transport)) {
+    if let Some(target) = targets.iter().find(|t| !action.allows(t.kind())) {
         let allowed = action
             .transports
             .iter()
@@ -144,7 +151,7 @@ pub fn decide(
         return Err(Refusal::TransportNotAllowed {
             action: action.name.clone(),
             target: target.name.clone(),
-            transport: target.transport.as_str().into(),
+            transport: target.kind().as_str().into(),
             allowed,
         });
     }
@@ -152,7 +159,7 @@ pub fn decide(
         ParamInput::Assignments(list) => coerce(action, list)?,
         ParamInput::Typed(map) => complete(action, map.clone())?,
     };
-    secrets_stay_off_ssm(action, &params, &targets)?;
+    secrets_stay_out_of_command_text(action, &params, &targets)?;
     confirmed(action, &request)?;
     let timeout = request.timeout.unwrap_or(action.timeout);
     let incident = request.incident.as_deref().unwrap_or(UNCHOSEN_INCIDENT);
@@ -194,16 +201,20 @@ fn confirmed(action: &crate::catalog::Action, request: &RunRequest) -> Result<()
     }
 }
 
-/// SSM has no stdin: the envelope travels inside the command text, which
-/// the service keeps and lists (and the agent writes to the instance's disk).
-/// A secret that has a value in this request must therefore never go there.
-/// A secret parameter that is declared but not given is harmless.
-fn secrets_stay_off_ssm(
+/// A transport without stdin (SSM) carries the envelope inside the command
+/// text, which its service keeps and lists (and the SSM agent writes to the
+/// instance's disk). A secret that has a value in this request must
+/// therefore never go over a transport that stores command text. A secret
+/// parameter that is declared but not given is harmless.
+fn secrets_stay_out_of_command_text(
     action: &crate::catalog::Action,
     params: &Map<String, Value>,
-    targets: &[crate::inventory::Target],
+    targets: &[Target],
 ) -> Result<(), Refusal> {
-    let Some(target) = targets.iter().find(|t| t.transport == TransportKind::Ssm) else {
+    let Some(target) = targets
+        .iter()
+        .find(|t| t.kind().capabilities().stores_command_text)
+    else {
         return Ok(());
     };
     let secrets: Vec<&str> = action
@@ -215,11 +226,27 @@ fn secrets_stay_off_ssm(
     if secrets.is_empty() {
         return Ok(());
     }
-    Err(Refusal::SecretOverSsm {
+    let instead: Vec<&str> = TransportKind::ALL
+        .into_iter()
+        .filter(|k| !k.capabilities().stores_command_text)
+        .map(TransportKind::as_str)
+        .collect();
+    Err(Refusal::SecretInCommandText {
         action: action.name.clone(),
         target: target.name.clone(),
+        transport: target.kind().as_str().into(),
         params: secrets.join(", "),
+        instead: or_list(&instead),
     })
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 fn build_request(
@@ -227,7 +254,7 @@ fn build_request(
     params: &Map<String, Value>,
     request: &RunRequest,
     incident: &str,
-    targets: &[crate::inventory::Target],
+    targets: &[Target],
     timeout: Duration,
 ) -> Request {
     let message_id = ids::message_id();
@@ -245,8 +272,8 @@ fn build_request(
     );
     let mut transports: Vec<TransportKind> = Vec::new();
     for target in targets {
-        if !transports.contains(&target.transport) {
-            transports.push(target.transport);
+        if !transports.contains(&target.kind()) {
+            transports.push(target.kind());
         }
     }
     let mut routing_tags = vec![
@@ -283,5 +310,66 @@ fn build_request(
             trace_id: ids::trace_id(),
             span_id: ids::span_id(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::parse_manifest;
+
+    const MANIFEST: &str = r#"
+name = "rotate"
+title = "Rotate"
+description = "Rotates a key"
+version = "1.0.0"
+owner = "sre"
+risk = "change"
+timeout = "30s"
+installed = "/usr/bin/true"
+
+[params.token]
+type = "string"
+secret = true
+"#;
+
+    fn refusal(inventory: &str, token: Option<&str>) -> Result<(), Refusal> {
+        let action = parse_manifest(Path::new("rotate/action.toml"), MANIFEST).unwrap();
+        let inventory = Inventory::parse(inventory, Path::new("inv.toml")).unwrap();
+        let mut params = Map::new();
+        if let Some(token) = token {
+            params.insert("token".into(), token.into());
+        }
+        secrets_stay_out_of_command_text(&action, &params, &inventory.targets)
+    }
+
+    const SSM: &str = "[[targets]]\nname = \"db-1\"\ntransport = \"ssm\"\ninstance_id = \"i-1\"";
+
+    #[test]
+    fn a_secret_is_refused_over_a_transport_that_stores_command_text() {
+        let error = refusal(SSM, Some("hunter2")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "rotate may not run over ssm (target db-1) with the secret parameter(s) token: \
+             SSM stores the command text, which would carry the envelope and its secret, \
+             and shows it to anyone allowed to list commands; run it over ssh or local instead"
+        );
+    }
+
+    #[test]
+    fn an_absent_secret_or_a_transport_with_stdin_is_fine() {
+        assert_eq!(refusal(SSM, None), Ok(()));
+        let ssh = "[[targets]]\nname = \"w\"\ntransport = \"ssh\"";
+        assert_eq!(refusal(ssh, Some("hunter2")), Ok(()));
+    }
+
+    #[test]
+    fn alternatives_read_as_a_list() {
+        assert_eq!(or_list(&[]), "");
+        assert_eq!(or_list(&["ssh"]), "ssh");
+        assert_eq!(or_list(&["ssh", "local"]), "ssh or local");
+        assert_eq!(or_list(&["a", "b", "c"]), "a, b or c");
     }
 }

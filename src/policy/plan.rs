@@ -169,7 +169,7 @@ impl Plan {
                     requested_by: self.operator.id(),
                     action: self.action.name.clone(),
                     incident_id: self.incident_id.clone(),
-                    transport: target.transport.as_str().into(),
+                    transport: target.kind().as_str().into(),
                 },
             },
             observability: Observability {

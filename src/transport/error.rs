@@ -1,5 +1,6 @@
-//! What can go wrong while moving bytes. Variants say what happened; the
-//! mediator (`mediator::eps`) alone decides which EPS code that becomes.
+//! What can go wrong while moving bytes, and while reading a target's
+//! address. Variants say what happened; the mediator (`mediator::eps`)
+//! alone decides which EPS code a [`TransportError`] becomes.
 
 /// A transport failure, before or during an execution.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -77,4 +78,17 @@ impl From<std::io::Error> for TransportError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e.to_string())
     }
+}
+
+/// Inventory fields that do not make an address of the target's kind.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AddressError {
+    /// A field of the wrong type, or unknown to the kind: toml's error,
+    /// placed at the field, for the inventory to show with its line.
+    #[error(transparent)]
+    Field(#[from] toml::de::Error),
+    /// Fields that parse but do not make an address (one missing, one that
+    /// belongs to another kind); the inventory names the target.
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -106,7 +106,7 @@ impl App {
         self.inventory
             .targets
             .iter()
-            .filter(|t| self.action.as_ref().is_none_or(|a| a.allows(t.transport)))
+            .filter(|t| self.action.as_ref().is_none_or(|a| a.allows(t.kind())))
             .filter(|t| matches_filter(t, &filter))
             .collect()
     }
@@ -122,7 +122,7 @@ fn matches_filter(target: &Target, filter: &str) -> bool {
             None => {
                 target.name.to_lowercase().contains(word)
                     || target.address().to_lowercase().contains(word)
-                    || target.transport.as_str() == word
+                    || target.kind().as_str() == word
             }
         })
 }

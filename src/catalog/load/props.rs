@@ -12,7 +12,8 @@ use proptest::string::string_regex;
 use serde_json::{Map, Value};
 
 use super::*;
-use crate::catalog::{ParamError, Risk, TransportKind, coerce, parse_assignments, redact};
+use crate::catalog::{ParamError, Risk, coerce, parse_assignments, redact};
+use crate::transport::TransportKind;
 
 /// String patterns a manifest may declare, with a generator of values that match.
 const PATTERNS: &[(&str, &str)] = &[

@@ -7,12 +7,13 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::transport::{SshAddress, SsmAddress};
 
 const PATH: &str = "inv.toml";
 
 prop_compose! {
     fn gen_target()(
-        transport in proptest::sample::select(
+        kind in proptest::sample::select(
             vec![TransportKind::Local, TransportKind::Ssh, TransportKind::Ssm]),
         host in proptest::option::of("[a-z0-9.-]{1,20}"),
         port in proptest::option::of(any::<u16>()),
@@ -22,16 +23,14 @@ prop_compose! {
         tags in proptest::collection::btree_map("[a-z][a-z0-9_-]{0,6}", "\\PC{0,10}", 0..4),
     ) -> Target {
         // Only the fields each transport takes: anything else is refused.
-        let ssh = transport == TransportKind::Ssh;
-        let ssm = transport == TransportKind::Ssm;
+        let address = match kind {
+            TransportKind::Local => Address::Local,
+            TransportKind::Ssh => Address::Ssh(SshAddress { host, port, user }),
+            TransportKind::Ssm => Address::Ssm(SsmAddress { instance_id, region }),
+        };
         Target {
             name: String::new(),
-            transport,
-            host: host.filter(|_| ssh),
-            port: port.filter(|_| ssh),
-            user: user.filter(|_| ssh),
-            instance_id: ssm.then_some(instance_id),
-            region: region.filter(|_| ssm),
+            address,
             tags,
         }
     }
@@ -64,18 +63,22 @@ fn render(targets: &[Target]) -> String {
     for t in targets {
         out.push_str("[[targets]]\n");
         out.push_str(&format!("name = {}\n", quoted(&t.name)));
-        out.push_str(&format!("transport = \"{}\"\n", t.transport.as_str()));
-        for (key, value) in [
-            ("host", &t.host),
-            ("user", &t.user),
-            ("instance_id", &t.instance_id),
-            ("region", &t.region),
-        ] {
+        out.push_str(&format!("transport = \"{}\"\n", t.kind().as_str()));
+        // The address's own fields, written by hand as an operator would.
+        let (texts, port) = match &t.address {
+            Address::Local => (Vec::new(), None),
+            Address::Ssh(a) => (vec![("host", &a.host), ("user", &a.user)], a.port),
+            Address::Ssm(a) => {
+                out.push_str(&format!("instance_id = {}\n", quoted(&a.instance_id)));
+                (vec![("region", &a.region)], None)
+            }
+        };
+        for (key, value) in texts {
             if let Some(value) = value {
                 out.push_str(&format!("{key} = {}\n", quoted(value)));
             }
         }
-        if let Some(port) = t.port {
+        if let Some(port) = port {
             out.push_str(&format!("port = {port}\n"));
         }
         let tags: Vec<String> = t
@@ -139,5 +142,15 @@ proptest! {
         }
         prop_assert_eq!(&inventory.targets, &want);
         prop_assert_eq!(inventory.path.as_deref(), Some(Path::new(PATH)));
+        // Written back by serde in the flat shape, as the fuzz target and
+        // `rune targets discover --write` do, it parses to the same targets.
+        let mut file = toml::Table::new();
+        let written = toml::Value::try_from(&inventory.targets)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        file.insert("targets".into(), written);
+        let again = toml::to_string(&file).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again = Inventory::parse(&again, Path::new(PATH))
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{again}")))?;
+        prop_assert_eq!(&again.targets, &inventory.targets);
     }
 }

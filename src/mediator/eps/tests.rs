@@ -271,10 +271,12 @@ fn an_ssm_timeout_does_not_claim_the_process_was_killed() {
 
 #[test]
 fn a_secret_over_ssm_is_refused_by_policy() {
-    let refusal = Refusal::SecretOverSsm {
+    let refusal = Refusal::SecretInCommandText {
         action: "rotate-key".into(),
         target: "db-1".into(),
+        transport: "ssm".into(),
         params: "token".into(),
+        instead: "ssh or local".into(),
     };
     let eps = to_eps(&Failure::Refused(refusal), Scope::default());
     assert_eq!(eps.code(), code::POLICY);

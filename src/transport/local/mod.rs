@@ -13,10 +13,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::{Exit, Finished, Job, Progress, Transport, TransportError};
-use crate::catalog::Plugin;
+use super::{Capabilities, Exit, Finished, Job, Program, Progress, Transport, TransportError};
 
 mod dirs;
+
+/// A child process in its own group: stdin, live stderr, and a kill that
+/// reaches everything it started.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    stores_command_text: false,
+    streams_stderr: true,
+    kills_process_tree: true,
+};
 
 /// Variables of the operator's environment a plugin still sees. The rest
 /// (cloud credentials, tokens, agent sockets) stays out of plugins.
@@ -77,8 +84,8 @@ impl Local {
         let root = self.temp_root.clone().unwrap_or_else(std::env::temp_dir);
         self.sweep_once(&root);
         let dir = dirs::RunDir::create(&root)?;
-        let (mut command, mode) = match &job.plugin {
-            Plugin::Bundle(bundle) => {
+        let (mut command, mode) = match &job.program {
+            Program::Bundle(bundle) => {
                 bundle.unpack(dir.path())?;
                 let entry = dir.path().join(&bundle.entry);
                 let executable = bundle
@@ -95,7 +102,7 @@ impl Local {
                 command.current_dir(dir.path().join(&bundle.workdir));
                 (command, "bundle")
             }
-            Plugin::Installed(path) => {
+            Program::Installed(path) => {
                 let mut command = Command::new(path);
                 command.current_dir(dir.path());
                 (command, "installed")

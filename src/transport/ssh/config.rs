@@ -1,4 +1,4 @@
-//! Resolving a target to an SSH endpoint: inventory fields first, then the
+//! Resolving a target to an SSH endpoint: its address fields first, then the
 //! operator's `~/.ssh/config` (Host patterns, HostName, User, Port,
 //! IdentityFile, ProxyJump, ConnectTimeout, ServerAliveInterval,
 //! KexAlgorithms), then OpenSSH's defaults.
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ssh2_config::{ParseRule, SshConfig};
 
-use crate::inventory::Target;
+use super::SshAddress;
 
 /// Jump hosts chained per target; deeper chains are almost surely a loop.
 const MAX_JUMPS: usize = 8;
@@ -85,12 +85,23 @@ impl Config {
         })
     }
 
-    /// The endpoint for `target`: inventory fields override the config.
-    pub fn resolve(&self, target: &Target, default_user: &str) -> Result<Endpoint, String> {
-        let alias = target.host.as_deref().unwrap_or(&target.name);
-        let mut endpoint =
-            self.resolve_alias(alias, target.user.as_deref(), target.port, default_user, 0)?;
-        if let Some(port) = target.port {
+    /// The endpoint for the target `name` at `address`: the address's
+    /// fields (from the inventory) override the config.
+    pub fn resolve(
+        &self,
+        name: &str,
+        address: &SshAddress,
+        default_user: &str,
+    ) -> Result<Endpoint, String> {
+        let alias = address.alias(name);
+        let mut endpoint = self.resolve_alias(
+            alias,
+            address.user.as_deref(),
+            address.port,
+            default_user,
+            0,
+        )?;
+        if let Some(port) = address.port {
             endpoint.port = port;
         }
         Ok(endpoint)
@@ -191,20 +202,12 @@ fn parse_jump(spec: &str) -> Result<(Option<String>, String, Option<u16>), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::TransportKind;
 
     fn config(text: &str) -> Config {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
         std::fs::write(&path, text).unwrap();
         Config::load(Some(&path)).unwrap()
-    }
-
-    fn target(name: &str) -> Target {
-        let mut t = Target::localhost();
-        t.name = name.into();
-        t.transport = TransportKind::Ssh;
-        t
     }
 
     const TEXT: &str = "
@@ -229,7 +232,7 @@ Host *
     #[test]
     fn config_fills_what_the_inventory_leaves_out() {
         let c = config(TEXT);
-        let e = c.resolve(&target("web-1"), "me").unwrap();
+        let e = c.resolve("web-1", &SshAddress::default(), "me").unwrap();
         assert_eq!(
             (e.host.as_str(), e.port, e.user.as_str()),
             ("10.0.1.11", 2222, "ops")
@@ -248,16 +251,20 @@ Host *
     #[test]
     fn inventory_fields_override_the_config() {
         let c = config(TEXT);
-        let mut t = target("web-1");
-        t.user = Some("root".into());
-        t.port = Some(22);
-        let e = c.resolve(&t, "me").unwrap();
+        let address = SshAddress {
+            user: Some("root".into()),
+            port: Some(22),
+            ..SshAddress::default()
+        };
+        let e = c.resolve("web-1", &address, "me").unwrap();
         assert_eq!((e.user.as_str(), e.port), ("root", 22));
     }
 
     #[test]
     fn without_a_config_openssh_defaults_apply() {
-        let e = Config::default().resolve(&target("db-1"), "me").unwrap();
+        let e = Config::default()
+            .resolve("db-1", &SshAddress::default(), "me")
+            .unwrap();
         assert_eq!(e.label(), "me@db-1:22");
         assert!(e.jumps.is_empty() && e.identity_files.is_empty() && e.kex.is_none());
     }

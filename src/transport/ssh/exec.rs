@@ -11,8 +11,7 @@ use russh::ChannelMsg;
 use tokio::sync::mpsc;
 
 use super::session::Conn;
-use crate::catalog::Plugin;
-use crate::transport::{Exit, Finished, Job, Progress, TransportError};
+use crate::transport::{Exit, Finished, Job, Program, Progress, TransportError};
 
 const PRELUDE: &str = include_str!("prelude.sh");
 const BODY: &str = include_str!("body.sh");
@@ -32,7 +31,7 @@ pub(super) async fn run(
     job: Job,
     progress: mpsc::Sender<Progress>,
 ) -> Result<Finished, TransportError> {
-    let target = job.target.name.clone();
+    let target = job.target.clone();
     let lost = |e: russh::Error| TransportError::Lost {
         target: target.clone(),
         reason: e.to_string(),
@@ -112,8 +111,8 @@ fn command(job: &Job) -> (String, Option<std::sync::Arc<[u8]>>, &'static str) {
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", quote(v)))
         .collect();
-    let (size, sum, entry, workdir, bundle, mode) = match &job.plugin {
-        Plugin::Bundle(b) => (
+    let (size, sum, entry, workdir, bundle, mode) = match &job.program {
+        Program::Bundle(b) => (
             b.archive.len(),
             b.sha256.clone(),
             b.entry.clone(),
@@ -121,7 +120,7 @@ fn command(job: &Job) -> (String, Option<std::sync::Arc<[u8]>>, &'static str) {
             Some(b.archive.clone()),
             "bundle",
         ),
-        Plugin::Installed(path) => (
+        Program::Installed(path) => (
             0,
             String::new(),
             path.clone(),
@@ -394,8 +393,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::catalog::{Bundle, BundleFile};
-    use crate::inventory::Target;
+    use crate::transport::{Address, Bundle, BundleFile, SshAddress};
 
     #[test]
     fn quoting_survives_single_quotes_and_newlines() {
@@ -420,8 +418,9 @@ mod tests {
             bundle.sha256 = "0".repeat(64);
         }
         let job = Job {
-            target: Target::localhost(),
-            plugin: Plugin::Bundle(Arc::new(bundle.clone())),
+            target: "localhost".into(),
+            address: Address::Ssh(SshAddress::default()),
+            program: Program::Bundle(Arc::new(bundle.clone())),
             stdin: b"{\"envelope\":true}".to_vec(),
             env: vec![("RUNE_PARAM_X".into(), "it's".into())],
             stdout_limit: 1024,

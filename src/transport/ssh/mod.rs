@@ -3,6 +3,7 @@
 //! POSIX-sh prelude, host keys checked against known_hosts, keys from the
 //! agent and identity files. Moves bytes and exit statuses; never JSON.
 
+mod address;
 mod auth;
 mod banner;
 mod config;
@@ -17,10 +18,19 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
+pub use address::{FIELDS, SshAddress};
 pub use config::{Config as SshConfig, Endpoint};
 use session::Pool;
 
-use super::{Finished, Job, Progress, Transport, TransportError};
+use super::{Address, Capabilities, Finished, Job, Progress, Transport, TransportError};
+
+/// An exec channel carries stdin, streams stderr as it comes, and a cancel
+/// kills the plugin's whole session from a second channel.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    stores_command_text: false,
+    streams_stderr: true,
+    kills_process_tree: true,
+};
 
 /// OpenSSH has no default connect timeout; a responder cannot wait minutes
 /// for a dead host, so RUNE bounds TCP connect plus handshake by default.
@@ -130,11 +140,17 @@ impl Ssh {
         job: Job,
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
+        let Address::Ssh(address) = &job.address else {
+            return Err(TransportError::Config {
+                target: job.target.clone(),
+                reason: format!("a {} target cannot run over ssh", job.address.kind()),
+            });
+        };
         let endpoint = self
             .config
-            .resolve(&job.target, &self.settings.default_user)
+            .resolve(&job.target, address, &self.settings.default_user)
             .map_err(|e| TransportError::Connect {
-                target: job.target.name.clone(),
+                target: job.target.clone(),
                 reason: e,
             })?;
         let _ = progress.send(Progress::Phase("connecting".into())).await;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::errors::{About, Verdict, judge};
 use super::script::{self, Common};
 use super::watch::{self, SEEN_QUEUE, Seen, Watch};
-use crate::transport::{Fanout, TransportError};
+use crate::transport::{Fanout, Program, TransportError};
 
 /// SendCommand takes at most this many instance ids.
 pub(super) const MAX_INSTANCES: usize = 50;
@@ -209,9 +209,9 @@ async fn send(spec: Spec, common: Arc<Common>, members: Vec<Member>) {
         .map(|m| (m.instance.as_str(), m.envelope.as_slice()))
         .collect();
     let commands = script::commands(&common, &list);
-    let comment = match &common.plugin {
-        crate::catalog::Plugin::Bundle(b) => format!("RUNE bundle sha256:{}", &b.sha256[..16]),
-        crate::catalog::Plugin::Installed(_) => "RUNE installed plugin".to_owned(),
+    let comment = match &common.program {
+        Program::Bundle(b) => format!("RUNE bundle sha256:{}", &b.sha256[..16]),
+        Program::Installed(_) => "RUNE installed plugin".to_owned(),
     };
     let concurrency = max_concurrency(&spec.fanout, members.len());
     // No --max-errors: AWS must never stop the fan-out on its own.

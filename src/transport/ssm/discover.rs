@@ -31,7 +31,8 @@ pub async fn discover(
     tags: &[(String, String)],
 ) -> Result<Vec<Instance>, TransportError> {
     let ssm = super::Ssm::new(settings.clone());
-    let (super::Regional { client, .. }, region) = ssm.client_for(&discovery_target()).await?;
+    // Discovery is not about any one target: region and endpoint come from settings.
+    let (super::Regional { client, .. }, region) = ssm.client_for("SSM discovery", None).await?;
     let mut request = client.describe_instance_information().max_results(PAGE);
     for (key, value) in tags {
         let filter = InstanceInformationStringFilter::builder()
@@ -70,18 +71,4 @@ pub async fn discover(
         }
     }
     Ok(found)
-}
-
-/// Discovery is not about any one target; region and endpoint come from settings.
-fn discovery_target() -> crate::inventory::Target {
-    crate::inventory::Target {
-        name: "SSM discovery".into(),
-        transport: crate::catalog::TransportKind::Ssm,
-        host: None,
-        port: None,
-        user: None,
-        instance_id: None,
-        region: None,
-        tags: Default::default(),
-    }
 }

@@ -11,6 +11,7 @@
 //! configuration until an SSM target runs.
 //! Moves bytes and exit statuses; never parses plugin JSON, never picks EPS codes.
 
+mod address;
 mod batch;
 mod discover;
 mod errors;
@@ -31,12 +32,11 @@ use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use futures::future::BoxFuture;
 use tokio::sync::{OnceCell, mpsc, oneshot};
 
+pub use address::{FIELDS, SsmAddress};
 pub use discover::{Instance, discover};
 pub use invocation::{STDERR_CAP, STDOUT_CAP};
 
-use super::{Finished, Job, Progress, Transport, TransportError};
-use crate::catalog::Plugin;
-use crate::inventory::Target;
+use super::{Address, Capabilities, Finished, Job, Program, Progress, Transport, TransportError};
 use batch::{Dispatcher, Key, Member, Spec};
 use errors::About;
 
@@ -49,6 +49,15 @@ const MAX_EXECUTION_TIMEOUT: u64 = 172_800;
 /// How long a cancelled execution waits to learn the id of a command
 /// already on its way, so it can cancel it.
 const SEND_GRACE: Duration = Duration::from_secs(4);
+
+/// SSM has no stdin, so the envelope rides in the command text the service
+/// keeps; output is read once the command is over; a cancel is a
+/// CancelCommand the agent may not honour.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    stores_command_text: true,
+    streams_stderr: false,
+    kills_process_tree: false,
+};
 
 /// How RUNE reaches SSM. Everything is optional: the AWS chain fills the gaps.
 #[derive(Debug, Clone)]
@@ -225,10 +234,15 @@ impl Ssm {
         }
     }
 
-    /// The client for `target`'s region: its own, `--aws-region`, or the chain's.
-    async fn client_for(&self, target: &Target) -> Result<(Regional, String), TransportError> {
+    /// The client for the target `name`'s region: its own (`region`),
+    /// `--aws-region`, or the chain's.
+    async fn client_for(
+        &self,
+        name: &str,
+        region: Option<&str>,
+    ) -> Result<(Regional, String), TransportError> {
         let config = |reason: String| TransportError::Config {
-            target: target.name.clone(),
+            target: name.to_owned(),
             reason,
         };
         if let Some(endpoint) = &self.settings.endpoint {
@@ -238,9 +252,8 @@ impl Ssm {
             check_endpoint(endpoint).map_err(&config)?;
         }
         let base = self.base.get_or_init(|| self.settings.load()).await;
-        let region = target
-            .region
-            .clone()
+        let region = region
+            .map(str::to_owned)
             .or_else(|| self.settings.region.clone())
             .or_else(|| base.region().map(|r| r.to_string()))
             .ok_or_else(|| {
@@ -266,25 +279,28 @@ impl Ssm {
         job: Job,
         progress: mpsc::Sender<Progress>,
     ) -> Result<Finished, TransportError> {
-        let Some(instance) = job.target.instance_id.clone() else {
+        let Address::Ssm(address) = &job.address else {
             return Err(TransportError::Config {
-                target: job.target.name.clone(),
-                reason: "an ssm target needs `instance_id`".into(),
+                target: job.target.clone(),
+                reason: format!("a {} target cannot run over ssm", job.address.kind()),
             });
         };
+        let instance = address.instance_id.clone();
         let _ = progress.send(Progress::Phase("sending".into())).await;
-        let (Regional { client, output }, region) = self.client_for(&job.target).await?;
+        let (Regional { client, output }, region) = self
+            .client_for(&job.target, address.region.as_deref())
+            .await?;
         if let Some(endpoint) = &self.settings.endpoint {
             let note = format!("SSM endpoint override in use: {endpoint}");
             let _ = progress.send(Progress::Note(note)).await;
         }
         let timeout_secs = job.timeout.as_secs() + u64::from(job.timeout.subsec_nanos() > 0);
-        let (plugin_id, mode) = match &job.plugin {
-            Plugin::Bundle(b) => (
+        let (plugin_id, mode) = match &job.program {
+            Program::Bundle(b) => (
                 format!("bundle:{}:{}:{}", b.sha256, b.entry, b.workdir),
                 "bundle",
             ),
-            Plugin::Installed(path) => (format!("installed:{path}"), "installed"),
+            Program::Installed(path) => (format!("installed:{path}"), "installed"),
         };
         let key = Key {
             region: region.clone(),
@@ -305,13 +321,13 @@ impl Ssm {
             poll_max: self.settings.poll_max,
         };
         let (reply, mut answer) = oneshot::channel();
-        let (plugin, env) = (job.plugin.clone(), job.env.clone());
+        let (program, env) = (job.program.clone(), job.env.clone());
         let ticket = self.batches.enqueue(
             key.clone(),
             spec,
-            move || script::Common::new(plugin, env),
+            move || script::Common::new(program, env),
             Member {
-                target: job.target.name.clone(),
+                target: job.target.clone(),
                 instance: instance.clone(),
                 envelope: job.stdin,
                 reply,
@@ -337,7 +353,7 @@ impl Ssm {
             client: &client,
             command_id: &command_id,
             about: About {
-                target: &job.target.name,
+                target: &job.target,
                 instance: &instance,
                 region: &region,
                 operation: "GetCommandInvocation",

@@ -6,8 +6,7 @@
 
 use std::io::Write;
 
-use crate::catalog::Plugin;
-use crate::transport::Exit;
+use crate::transport::{Exit, Program};
 
 const TEMPLATE: &str = include_str!("script.sh");
 
@@ -24,7 +23,7 @@ pub(super) const TRUNCATED_SUFFIX: &str = "--output truncated--";
 
 /// The parts of a command every instance of one SendCommand shares.
 pub(super) struct Common {
-    pub plugin: Plugin,
+    pub program: Program,
     /// `RUNE_PARAM_*` exports; never secrets (policy refuses those over SSM).
     pub env: Vec<(String, String)>,
     /// Marks the status lines of this command, so plugin output cannot fake them.
@@ -34,19 +33,19 @@ pub(super) struct Common {
 }
 
 impl Common {
-    pub(super) fn new(plugin: Plugin, env: Vec<(String, String)>) -> std::io::Result<Self> {
-        let encoded_bundle = match &plugin {
-            Plugin::Bundle(bundle) => {
+    pub(super) fn new(program: Program, env: Vec<(String, String)>) -> std::io::Result<Self> {
+        let encoded_bundle = match &program {
+            Program::Bundle(bundle) => {
                 // A tar of shell scripts is mostly padding and text: gzip keeps
                 // the command well inside SSM's document size limit.
                 let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
                 gz.write_all(&bundle.archive)?;
                 data_encoding::BASE64.encode(&gz.finish()?)
             }
-            Plugin::Installed(_) => String::new(),
+            Program::Installed(_) => String::new(),
         };
         Ok(Self {
-            plugin,
+            program,
             env,
             nonce: uuid::Uuid::new_v4().simple().to_string(),
             encoded_bundle,
@@ -69,15 +68,15 @@ pub(super) fn member_len(instance_id: &str, envelope: &[u8]) -> usize {
 /// used unconditionally, with several the script picks its own by
 /// `AWS_SSM_INSTANCE_ID`, which the agent sets for every command.
 pub(super) fn commands(common: &Common, members: &[(&str, &[u8])]) -> Vec<String> {
-    let (sum, entry, workdir, mode, tools) = match &common.plugin {
-        Plugin::Bundle(b) => (
+    let (sum, entry, workdir, mode, tools) = match &common.program {
+        Program::Bundle(b) => (
             b.sha256.clone(),
             b.entry.clone(),
             b.workdir.clone(),
             "bundle",
             "gzip tar sha256sum",
         ),
-        Plugin::Installed(path) => (String::new(), path.clone(), ".".into(), "installed", ""),
+        Program::Installed(path) => (String::new(), path.clone(), ".".into(), "installed", ""),
     };
     let envelopes = match members {
         [(_, envelope)] => format!("envelope='{}'", data_encoding::BASE64.encode(envelope)),
@@ -196,7 +195,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::catalog::{Bundle, BundleFile};
+    use crate::transport::{Bundle, BundleFile};
 
     fn common(tamper: bool) -> Common {
         let files = vec![
@@ -217,7 +216,7 @@ mod tests {
             bundle.sha256 = "0".repeat(64);
         }
         Common::new(
-            Plugin::Bundle(Arc::new(bundle)),
+            Program::Bundle(Arc::new(bundle)),
             vec![("RUNE_PARAM_X".into(), "it's $(x)".into())],
         )
         .unwrap()
@@ -266,7 +265,7 @@ mod tests {
     #[test]
     fn a_failing_plugin_keeps_its_status_in_the_end_line_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let common = Common::new(Plugin::Installed("/bin/sh".into()), Vec::new()).unwrap();
+        let common = Common::new(Program::Installed("/bin/sh".into()), Vec::new()).unwrap();
         // The installed "plugin" is sh reading the envelope as its script.
         let commands = commands(&common, &[("i-aaa", b"echo out; exit 194")]);
         let (stdout, _, code) = run(&commands, "i-aaa", tmp.path());
@@ -285,7 +284,7 @@ mod tests {
     #[test]
     fn a_plugin_killed_by_a_signal_is_told_from_one_exiting_137() {
         let tmp = tempfile::tempdir().unwrap();
-        let common = Common::new(Plugin::Installed("/bin/sh".into()), Vec::new()).unwrap();
+        let common = Common::new(Program::Installed("/bin/sh".into()), Vec::new()).unwrap();
         for (script, exit) in [
             ("echo out; kill -KILL $$", Exit::Signal(9)),
             ("echo out; kill -TERM $$", Exit::Signal(15)),

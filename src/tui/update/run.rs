@@ -76,7 +76,7 @@ pub fn on_event(app: &mut App, event: RunEvent) -> Vec<Cmd> {
             let targets = plan
                 .targets
                 .iter()
-                .map(|t| (t.name.clone(), t.transport.as_str().to_owned()))
+                .map(|t| (t.name.clone(), t.kind().as_str().to_owned()))
                 .collect();
             started(
                 app,

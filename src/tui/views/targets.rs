@@ -53,7 +53,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     app.theme.style(Role::Title),
                 ),
                 Span::styled(
-                    format!("{:<6}", t.transport.as_str()),
+                    format!("{:<6}", t.kind().as_str()),
                     app.theme.style(Role::Muted),
                 ),
                 Span::raw(format!("{:<24} ", clean(&t.address()))),

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use rune::protocol::eps::code;
+use rune::transport::Address;
 use serde_json::{Value, json};
 
 use super::{Emulator, REGION, instance_id, instances};
@@ -208,12 +209,15 @@ fn discovery_pages_through_instances_and_appends_to_the_inventory() {
         "the existing entry is untouched:\n{text}"
     );
     let inventory = rune::inventory::load(&inv).unwrap();
-    assert_eq!(
-        inventory.get(&instance_id(2)).unwrap().host.as_deref(),
-        Some("10.9.9.9")
-    );
+    let Address::Ssh(ssh) = &inventory.get(&instance_id(2)).unwrap().address else {
+        panic!("the existing ssh entry is kept");
+    };
+    assert_eq!(ssh.host.as_deref(), Some("10.9.9.9"));
     let found = inventory.get(&instance_id(3)).unwrap();
-    assert_eq!(found.region.as_deref(), Some(REGION));
+    let Address::Ssm(address) = &found.address else {
+        panic!("a discovered instance is an ssm target");
+    };
+    assert_eq!(address.region.as_deref(), Some(REGION));
     assert_eq!(found.tags["env"], "prod");
 
     // The written inventory works unchanged.

@@ -1,7 +1,8 @@
 //! A plugin bundle: the entry and its extra files as one deterministic tar
 //! archive, laid out as the catalog lays them out, and the SHA-256 of exactly
 //! those bytes. The same bytes are what a transport unpacks and what a
-//! target checks, so the journal can say which version ran.
+//! target checks, so the journal can say which version ran. The catalog
+//! builds one per action; it lives here because its bytes are the wire format.
 
 use std::sync::Arc;
 
