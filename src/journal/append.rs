@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
@@ -16,6 +16,10 @@ use crate::protocol::ids;
 /// How long a writer waits for another writer's transaction before
 /// reporting the journal as locked.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pause between attempts to switch a new journal to WAL mode while
+/// another rune is switching it: the switch takes a few milliseconds.
+const WAL_RETRY: Duration = Duration::from_millis(5);
 
 /// The default journal: `journal.db` in the platform data dir.
 pub fn default_path() -> Option<PathBuf> {
@@ -91,8 +95,7 @@ impl Journal {
                 supported: schema::VERSION,
             });
         }
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(sql)?;
+        enter_wal(&conn).map_err(sql)?;
         // Per connection: a commit reaches the disk before it returns, unless
         // a caller asks for a lazy one (see `write_with`).
         conn.pragma_update(None, "synchronous", "FULL")
@@ -100,7 +103,15 @@ impl Journal {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
         if version < schema::VERSION {
-            schema::migrate(&mut conn).map_err(sql)?;
+            // Read again under the lock: another rune may have migrated since.
+            let found = schema::migrate(&mut conn).map_err(sql)?;
+            if found > schema::VERSION {
+                return Err(Error::TooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: schema::VERSION,
+                });
+            }
         }
         let head = read_head(&conn, path)?;
         Ok(Self {
@@ -176,6 +187,26 @@ impl Journal {
         tx.commit().map_err(|e| Error::sqlite(&path, e))?;
         self.head = chain.head;
         Ok(value)
+    }
+}
+
+/// Puts the journal in WAL mode (a no-op once it is: the mode is kept in
+/// the file). When several runes open a new journal at once, SQLite refuses
+/// the switch with SQLITE_BUSY to all but one, at once and without calling
+/// the busy handler, so it is retried here as that handler would, within
+/// the same [`BUSY_TIMEOUT`].
+fn enter_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(WAL_RETRY);
+            }
+            other => return other,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod recover;
 mod review;
 mod schema;
 mod verify;
+mod writer;
 
 pub use append::{Journal, default_path};
 pub use chain::{EventBytes, GENESIS, canonical};

@@ -30,7 +30,8 @@ impl Journal {
             },
             "targets": plan.targets.iter().map(|t| json!({"name": t.name, "transport": t.kind()})).collect::<Vec<_>>(),
             "operator": plan.operator.id(),
-            "writer": {"pid": std::process::id(), "host": plan.operator.host},
+            // The process, not the operator: recovery asks whether it still runs.
+            "writer": super::writer::current(),
         });
         let seq = self.write(|tx, chain| {
             chain.append(

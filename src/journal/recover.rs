@@ -2,12 +2,15 @@
 //! outcome get an `interrupted` event, once. The search starts at the highest
 //! recovery mark (schema version 2), not at the first execution ever
 //! recorded, so opening a journal stays cheap however long its history.
+//! Whether a writer is gone is [`writer::alive`]'s judgement.
 
-use serde_json::{Value, json};
+use rusqlite::Connection;
+use serde_json::json;
 
 use super::append::{Journal, NewEvent};
 use super::error::{Error, Result};
 use super::kind::EventKind;
+use super::writer;
 
 /// A new mark is written once the search would start this many executions
 /// further on: one small lazy write per that many executions, not per open.
@@ -42,22 +45,17 @@ impl Journal {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| self.err(e))?;
-        let mut stmt = self.conn.prepare(UNFINISHED).map_err(|e| self.err(e))?;
-        let open: Vec<Unfinished> = stmt
-            .query_map([low], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        drop(stmt);
-        let (dead, live): (Vec<Unfinished>, Vec<Unfinished>) = open
-            .into_iter()
-            .partition(|(.., body)| !writer_alive(body.as_deref()));
+        // A first look without the write lock, so an open with nothing to
+        // mark (nearly every open) never waits for another writer.
+        let (mut dead, mut live) = judge(unfinished(&self.conn, low).map_err(|e| self.err(e))?);
         if !dead.is_empty() {
-            for (_, execution, ..) in &dead {
-                tracing::warn!(%execution, "execution left unfinished by a rune that is gone: marked interrupted");
-            }
-            self.write(|tx, chain| {
+            // What was read may be stale by now: the writer may have committed
+            // its outcome and exited since, or another rune's recovery marked
+            // it. Under the write lock no outcome can be added, so the list is
+            // read again and each writer judged again after that read: a
+            // writer gone now committed all it ever will before this read.
+            (dead, live) = self.write(|tx, chain| {
+                let (dead, live) = judge(unfinished(tx, low).map_err(|e| chain.err(e))?);
                 for (_, execution, incident, request, _) in &dead {
                     chain.append(
                         tx,
@@ -70,8 +68,11 @@ impl Journal {
                         },
                     )?;
                 }
-                Ok(())
+                Ok((dead, live))
             })?;
+            for (_, execution, ..) in &dead {
+                tracing::warn!(%execution, "execution left unfinished by a rune that is gone: marked interrupted");
+            }
         }
         let mark = live
             .iter()
@@ -90,27 +91,17 @@ impl Journal {
     }
 }
 
-/// True when the process that wrote a request is still running here: its
-/// executions are in flight, not interrupted.
-fn writer_alive(request_body: Option<&str>) -> bool {
-    let Some(body) = request_body.and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
-        return false;
-    };
-    let writer = &body["writer"];
-    let here = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
-    let same_host = writer["host"].as_str() == Some(here.as_str());
-    let pid = writer["pid"]
-        .as_i64()
-        .and_then(|p| i32::try_from(p).ok())
-        .and_then(rustix::process::Pid::from_raw);
-    match pid {
-        Some(pid) if same_host => {
-            pid.as_raw_nonzero().get() == i32::try_from(std::process::id()).unwrap_or(0)
-                || rustix::process::test_kill_process(pid).is_ok()
-        }
-        _ => false,
-    }
+/// The executions from rowid `low` on without an outcome.
+fn unfinished(conn: &Connection, low: i64) -> rusqlite::Result<Vec<Unfinished>> {
+    let mut stmt = conn.prepare_cached(UNFINISHED)?;
+    stmt.query_map([low], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .and_then(Iterator::collect)
+}
+
+/// `(dead, live)`: executions whose writer is gone, and those still running.
+fn judge(open: Vec<Unfinished>) -> (Vec<Unfinished>, Vec<Unfinished>) {
+    open.into_iter()
+        .partition(|(.., body)| !writer::alive(body.as_deref()))
 }

@@ -1,7 +1,7 @@
 //! The journal's schema and its migrations. `PRAGMA user_version` holds the
 //! version; a journal from a newer rune is refused, never rewritten.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema this build writes.
 pub const VERSION: i64 = 2;
@@ -113,20 +113,28 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-/// Applies every migration the journal lacks, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current = version(conn)?;
-    for (index, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(current).unwrap_or(0))
-    {
-        let tx = conn.transaction()?;
+/// Applies every migration the journal lacks, each in its own transaction;
+/// returns the version the journal has then, or the newer one found (which
+/// the caller refuses: nothing is applied to it).
+///
+/// Several runes may open a new journal at once. Each step takes the write
+/// lock first (IMMEDIATE, waiting out the busy timeout) and reads the version
+/// again under it, so a migration another opener committed meanwhile is
+/// skipped rather than run twice ("table incidents already exists").
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = version(&tx)?;
+        let Some(sql) = usize::try_from(current)
+            .ok()
+            .and_then(|step| MIGRATIONS.get(step))
+        else {
+            return Ok(current);
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -138,10 +146,22 @@ mod tests {
     #[test]
     fn migrations_reach_the_current_version_and_are_idempotent() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), VERSION);
         assert_eq!(version(&conn).unwrap(), VERSION);
-        migrate(&mut conn).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), VERSION);
         assert_eq!(version(&conn).unwrap(), VERSION);
+    }
+
+    #[test]
+    fn a_newer_journal_is_reported_and_left_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), VERSION + 1);
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The incident journal end to end: recording, tampering, exports, crashes.
+//! The incident journal end to end: recording, tampering, exports, crashes,
+//! many runes at once.
 //! Journals are built through the real API and the real binary; tampering
 //! and inspection go straight at the SQLite file, as an attacker would.
 
 mod crash;
 mod errors;
 mod exports;
+mod races;
 mod secrets;
 mod tamper;
 
