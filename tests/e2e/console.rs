@@ -232,3 +232,79 @@ fn rerun_asks_for_confirmation_and_runs_only_the_failed_targets() {
     assert_eq!(requests(&journal), [vec!["app-a", "dead"], vec!["dead"]]);
     tmux.keys(&["q"]);
 }
+
+/// The journal's event kinds in order, with the body's `action` for an
+/// incident event (opened, noted …).
+fn kinds(journal: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut rows = conn
+        .prepare("SELECT kind FROM events ORDER BY seq")
+        .unwrap();
+    rows.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// One engine under both front ends: the same request (tail-logs on one
+/// local target) submitted through `rune run` and through the console leaves
+/// the same event kinds, in the same order, and the same request body shape.
+#[test]
+fn the_console_and_rune_run_record_the_same_event_kinds_in_the_same_order() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("app.log");
+    std::fs::write(&log, "boot\nready\n").unwrap();
+    let inventory = "[[targets]]\nname = \"app-a\"\ntransport = \"local\"\n";
+    let (tmux, console_journal) = console(home.path(), inventory);
+    tmux.wait_for("search:");
+    tmux.text("tail");
+    tmux.wait_for("tail-logs");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("targets for tail-logs");
+    tmux.keys(&["/"]);
+    tmux.text("app-a");
+    tmux.keys(&["Enter", "Enter"]);
+    tmux.wait_for("parameters for tail-logs");
+    tmux.text(&log.display().to_string());
+    tmux.keys(&["Enter", "Enter", "Enter"]);
+    tmux.wait_for("confirm tail-logs");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 ok");
+    tmux.keys(&["q"]);
+
+    let cli_journal = home.path().join("cli.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_rune"))
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .arg("--catalog")
+        .arg(root().join("actions"))
+        .arg("--inventory")
+        .arg(home.path().join("inventory.toml"))
+        .arg("--journal")
+        .arg(&cli_journal)
+        .args(["run", "tail-logs", "-t", "app-a", "-p"])
+        .arg(format!("path={}", log.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let console_kinds = kinds(&console_journal);
+    assert_eq!(
+        console_kinds.first().map(String::as_str),
+        Some("incident"),
+        "{console_kinds:?}"
+    );
+    assert!(
+        console_kinds.contains(&"result".to_owned()),
+        "{console_kinds:?}"
+    );
+    assert_eq!(console_kinds, kinds(&cli_journal));
+    assert_eq!(requests(&console_journal), requests(&cli_journal));
+}
