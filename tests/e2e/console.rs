@@ -115,15 +115,21 @@ fn console(home: &Path, inventory: &str) -> (Tmux, PathBuf) {
 
 /// From launch to the confirmation of tail-logs on every `role=app` target.
 fn confirm_tail_logs(tmux: &Tmux, log: &Path) {
+    confirm_tail_logs_on(tmux, log, "role=app", 2);
+}
+
+/// From launch to the confirmation of tail-logs on the `selected` targets
+/// the picker's `filter` shows.
+fn confirm_tail_logs_on(tmux: &Tmux, log: &Path, filter: &str, selected: usize) {
     tmux.wait_for("search:");
     tmux.text("tail");
     tmux.wait_for("tail-logs");
     tmux.keys(&["Enter"]);
     tmux.wait_for("targets for tail-logs");
     tmux.keys(&["/"]);
-    tmux.text("role=app");
+    tmux.text(filter);
     tmux.keys(&["Enter", "a"]);
-    tmux.wait_for("2 selected");
+    tmux.wait_for(&format!("{selected} selected"));
     tmux.keys(&["Enter"]);
     tmux.wait_for("parameters for tail-logs");
     tmux.text(&log.display().to_string());
@@ -258,18 +264,7 @@ fn the_console_and_rune_run_record_the_same_event_kinds_in_the_same_order() {
     std::fs::write(&log, "boot\nready\n").unwrap();
     let inventory = "[[targets]]\nname = \"app-a\"\ntransport = \"local\"\n";
     let (tmux, console_journal) = console(home.path(), inventory);
-    tmux.wait_for("search:");
-    tmux.text("tail");
-    tmux.wait_for("tail-logs");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("targets for tail-logs");
-    tmux.keys(&["/"]);
-    tmux.text("app-a");
-    tmux.keys(&["Enter", "Enter"]);
-    tmux.wait_for("parameters for tail-logs");
-    tmux.text(&log.display().to_string());
-    tmux.keys(&["Enter", "Enter", "Enter"]);
-    tmux.wait_for("confirm tail-logs");
+    confirm_tail_logs_on(&tmux, &log, "app-a", 1);
     tmux.keys(&["Enter"]);
     tmux.wait_for("1 ok");
     tmux.keys(&["q"]);
