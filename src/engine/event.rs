@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::mediator::eps::Failure;
-use crate::mediator::{ExecEvent, Report, Status, TargetCancels};
+use crate::mediator::{ExecEvent, Report, TargetCancels};
 use crate::policy::{Plan, Refusal};
 
 /// One step of a run's life, in the order it happened.
@@ -66,18 +66,6 @@ impl RunOutcome {
     pub fn all_succeeded(&self) -> bool {
         self.runs.iter().all(|(_, report)| report.all_succeeded())
     }
-
-    /// Targets of the action's own plan that did not succeed.
-    pub fn failed_targets(&self) -> Vec<String> {
-        self.first().map_or_else(Vec::new, |(_, report)| {
-            report
-                .results
-                .iter()
-                .filter(|r| r.status != Status::Success)
-                .map(|r| r.target.clone())
-                .collect()
-        })
-    }
 }
 
 /// Where a run's events go. Delivery waits when the front end is behind
@@ -116,10 +104,6 @@ impl Stopper {
         {
             token.cancel();
         }
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.all.is_cancelled()
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Msg {
     Tick(Instant),
     Resize(u16, u16),
     /// A run's event from the engine (its execution events are committed).
+    /// `update/run.rs` turns it into the three messages below, the run
+    /// view's own terms, which tests also send to drive it without an engine.
     Run(RunEvent),
     /// An execution event, already committed to the journal.
     Exec(ExecEvent),
