@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::io;
 use crate::journal::{EventKind, EventRow, ExecutionRow, Incident, Journal, Result};
+use crate::protocol::safe_json;
 
 pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write) -> Result<()> {
     let executions = journal.executions(&incident.id)?;
@@ -44,7 +45,8 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
             }
         }
         let line = ecs(event, exec, incident, trace);
-        serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
+        // A SIEM line is also read in a terminal: bidi and C1 characters escaped.
+        safe_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
         writeln!(out).map_err(io)?;
     }
     Ok(())
