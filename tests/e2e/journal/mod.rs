@@ -3,6 +3,7 @@
 //! and inspection go straight at the SQLite file, as an attacker would.
 
 mod crash;
+mod ecs;
 mod errors;
 mod exports;
 mod secrets;
