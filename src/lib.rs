@@ -15,7 +15,11 @@
 //! - [`transport`]: moves bytes to targets: local, SSH (russh), SSM (aws-sdk-ssm).
 //! - [`journal`]: the SQLite incident journal: hash chain, verify, exports.
 //! - [`tui`]: the console: state, update, pure views, themes, the event loop.
-//! - [`cli`]: the headless commands.
+//! - [`cli`]: the headless commands; `cli::print` is the only writer to stdout and stderr.
+
+// Everything shown on a terminal goes through cli::print (sanitized text,
+// escaped JSON, a closed pipe noted); a stray println! would bypass it.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
 pub mod cli;

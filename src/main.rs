@@ -1,4 +1,6 @@
 //! The `rune` binary: parse arguments, set up file logging, hand off to the CLI.
+//! It prints nothing itself: `rune::cli` owns the terminal.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
@@ -7,23 +9,15 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = rune::cli::Cli::parse();
     let _log_guard = init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rune: cannot start the async runtime: {e}");
-            return ExitCode::from(rune::cli::EXIT_REFUSED);
-        }
+        Ok(runtime) => runtime.block_on(rune::cli::dispatch(cli)),
+        Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(rune::cli::dispatch(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("rune: {e:#}");
-            ExitCode::from(rune::cli::EXIT_REFUSED)
-        }
-    }
+    // Errors and a closed stdout are reported by the CLI's printer, sanitized.
+    rune::cli::exit_code(result)
 }
 
 /// Log lines queued for the writer thread before new ones are dropped.

@@ -119,9 +119,10 @@ pub fn parse_text(param: &Param, text: &str) -> Result<Value, ParamError> {
     Ok(value)
 }
 
-/// Checks a typed value against the parameter's type and constraint.
+/// Checks a typed value against the parameter's type and constraint. Every
+/// message names the value through [`shown`], so none can carry a secret's.
 pub fn check_value(param: &Param, value: &Value) -> Result<(), String> {
-    let text = shown(param, &value.to_string());
+    let text = shown_value(param, value);
     match (&param.kind, value) {
         (ParamType::String { pattern }, Value::String(s)) => match pattern {
             Some(re) if !re.is_match(s) => Err(format!(
@@ -135,8 +136,8 @@ pub fn check_value(param: &Param, value: &Value) -> Result<(), String> {
                 .as_i64()
                 .ok_or_else(|| format!("{text} is not a 64-bit integer"))?;
             match (min, max) {
-                (Some(lo), _) if n < *lo => Err(format!("{n} is below the minimum {lo}")),
-                (_, Some(hi)) if n > *hi => Err(format!("{n} is above the maximum {hi}")),
+                (Some(lo), _) if n < *lo => Err(format!("{text} is below the minimum {lo}")),
+                (_, Some(hi)) if n > *hi => Err(format!("{text} is above the maximum {hi}")),
                 _ => Ok(()),
             }
         }
@@ -145,18 +146,38 @@ pub fn check_value(param: &Param, value: &Value) -> Result<(), String> {
         (ParamType::Enum { values }, _) => {
             Err(format!("{text} is not one of {}", values.join("|")))
         }
-        (kind, _) => Err(format!("{text} is not a {}", kind.name())),
+        (kind, _) => {
+            let article = if kind.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(format!("{text} is not {article} {}", kind.name()))
+        }
     }
 }
 
 /// A value as an error message may show it: never a secret's.
 fn shown(param: &Param, text: &str) -> String {
     if param.secret {
-        "the secret value".into()
+        SECRET_SHOWN.into()
     } else {
         format!("{text:?}")
     }
 }
+
+/// A typed value as a message shows it: a string quoted, a number as
+/// written, a secret never.
+fn shown_value(param: &Param, value: &Value) -> String {
+    match value {
+        Value::String(s) => shown(param, s),
+        _ if param.secret => SECRET_SHOWN.into(),
+        other => other.to_string(),
+    }
+}
+
+/// What a message says in place of a secret parameter's value.
+const SECRET_SHOWN: &str = "the secret value";
 
 /// The parameters with every secret value replaced by the redaction marker.
 pub fn redact(action: &Action, params: &Map<String, Value>) -> Map<String, Value> {
@@ -174,4 +195,81 @@ pub fn redact(action: &Action, params: &Map<String, Value>) -> Map<String, Value
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn secret(kind: ParamType) -> Param {
+        Param {
+            name: "pin".into(),
+            kind,
+            required: true,
+            default: None,
+            secret: true,
+            description: String::new(),
+        }
+    }
+
+    fn integer() -> ParamType {
+        ParamType::Integer {
+            min: Some(10),
+            max: Some(100),
+        }
+    }
+
+    /// Every way a value can be refused, from text (`-p`, the console's
+    /// form) and as a typed value (an API): the message says what rule was
+    /// broken and shows "the secret value", never the value.
+    #[rstest::rstest]
+    #[case::above_max(integer(), "987654321", "the secret value is above the maximum 100")]
+    #[case::below_min(integer(), "3", "the secret value is below the minimum 10")]
+    #[case::not_integer(integer(), "98765x4321", "the secret value is not an integer")]
+    #[case::not_boolean(
+        ParamType::Boolean,
+        "98765",
+        "the secret value is not a boolean (true|false)"
+    )]
+    #[case::enum_value(ParamType::Enum { values: vec!["a".into(), "b".into()] }, "98765", "the secret value is not one of a|b")]
+    #[case::pattern(ParamType::String { pattern: Some(regex::Regex::new("^(?:[a-z]+)$").unwrap()) }, "98765", "the secret value does not match [a-z]+")]
+    fn a_secret_value_is_never_in_a_message(
+        #[case] kind: ParamType,
+        #[case] text: &str,
+        #[case] want: &str,
+    ) {
+        let param = secret(kind);
+        let error = parse_text(&param, text).unwrap_err().to_string();
+        assert_eq!(error, format!("parameter `pin`: {want}"));
+    }
+
+    #[rstest::rstest]
+    #[case::wrong_type(integer(), json!("98765"), "the secret value is not an integer")]
+    #[case::not_i64(integer(), json!(18446744073709551615_u64), "the secret value is not a 64-bit integer")]
+    #[case::float(integer(), json!(98765.5), "the secret value is not a 64-bit integer")]
+    #[case::above_max(integer(), json!(987654321), "the secret value is above the maximum 100")]
+    #[case::number_for_string(ParamType::String { pattern: None }, json!(98765), "the secret value is not a string")]
+    fn a_secret_typed_value_is_never_in_a_message(
+        #[case] kind: ParamType,
+        #[case] value: Value,
+        #[case] want: &str,
+    ) {
+        assert_eq!(check_value(&secret(kind), &value), Err(want.to_owned()));
+    }
+
+    #[test]
+    fn other_values_are_shown() {
+        let mut param = secret(integer());
+        param.secret = false;
+        assert_eq!(
+            check_value(&param, &json!(500)),
+            Err("500 is above the maximum 100".into())
+        );
+        assert_eq!(
+            parse_text(&param, "ten").unwrap_err().to_string(),
+            "parameter `pin`: \"ten\" is not an integer"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::args::{ActionsArgs, ActionsCommand, Cli, DiscoverArgs, TargetsArgs, TargetsCommand};
+use super::print::{Layout, errln, out_json, outln};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_REFUSED};
 use crate::catalog::{self, Action, Catalog, ParamType, Plugin};
 use crate::engine;
@@ -29,7 +30,7 @@ pub(super) fn load_inventory(cli: &Cli) -> anyhow::Result<Inventory> {
 /// Reports manifests that failed to load, on stderr, so a listing stays usable.
 pub(super) fn warn_broken(catalog: &Catalog) {
     for broken in &catalog.broken {
-        eprintln!("rune: broken manifest skipped: {broken}");
+        errln!("rune: broken manifest skipped: {broken}");
     }
 }
 
@@ -44,25 +45,28 @@ pub(super) fn actions(cli: &Cli, args: &ActionsArgs) -> anyhow::Result<u8> {
                     .map(|b| json!({"file": b.file, "field": b.field, "message": b.message}))
                     .collect();
                 let actions: Vec<Value> = catalog.actions.iter().map(|a| action_json(a)).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"actions": actions, "broken": broken}))?
-                );
+                out_json(
+                    &json!({"actions": actions, "broken": broken}),
+                    Layout::Pretty,
+                )?;
             } else {
-                println!(
+                outln!(
                     "{:<18} {:<7} {:<8} {:<14} TITLE",
-                    "NAME", "RISK", "TIMEOUT", "TRANSPORTS"
-                );
+                    "NAME",
+                    "RISK",
+                    "TIMEOUT",
+                    "TRANSPORTS"
+                )?;
                 for a in &catalog.actions {
                     let timeout = humantime::format_duration(a.timeout).to_string();
-                    println!(
+                    outln!(
                         "{:<18} {:<7} {:<8} {:<14} {}",
                         a.name,
                         a.risk.as_str(),
                         timeout,
                         transports(a),
                         a.title
-                    );
+                    )?;
                 }
             }
             warn_broken(&catalog);
@@ -70,13 +74,13 @@ pub(super) fn actions(cli: &Cli, args: &ActionsArgs) -> anyhow::Result<u8> {
         }
         Some(ActionsCommand::Show { name }) => {
             let Some(action) = catalog.get(name) else {
-                eprintln!("rune: unknown action `{name}`; `rune actions` lists the catalog");
+                errln!("rune: unknown action `{name}`; `rune actions` lists the catalog");
                 return Ok(EXIT_REFUSED);
             };
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&action_json(action))?);
+                out_json(&action_json(action), Layout::Pretty)?;
             } else {
-                print_action(action);
+                print_action(action)?;
             }
             Ok(EXIT_OK)
         }
@@ -128,28 +132,28 @@ fn action_json(a: &Action) -> Value {
     })
 }
 
-fn print_action(a: &Action) {
-    println!(
+fn print_action(a: &Action) -> std::io::Result<()> {
+    outln!(
         "{} {} · {} · risk {} · timeout {}",
         a.name,
         a.version,
         a.title,
         a.risk.as_str(),
         humantime::format_duration(a.timeout)
-    );
-    println!(
+    )?;
+    outln!(
         "owner {} · transports {} · tags {}",
         a.owner,
         transports(a),
         a.tags.join(", ")
-    );
+    )?;
     if let Some(verify) = &a.verify {
-        println!("verify: runs {verify} after success");
+        outln!("verify: runs {verify} after success")?;
     }
-    println!("bundle sha256 {}", a.bundle_sha256());
-    println!("\n{}\n", a.description);
+    outln!("bundle sha256 {}", a.bundle_sha256())?;
+    outln!("\n{}\n", a.description)?;
     if a.params.is_empty() {
-        println!("no parameters");
+        outln!("no parameters")?;
     }
     for p in &a.params {
         let mut flags = Vec::new();
@@ -166,7 +170,7 @@ fn print_action(a: &Action) {
         if p.secret {
             flags.push("secret".into());
         }
-        println!(
+        outln!(
             "  {:<12} {}{}",
             p.name,
             p.kind.describe(),
@@ -175,11 +179,12 @@ fn print_action(a: &Action) {
             } else {
                 format!(", {}", flags.join(", "))
             }
-        );
+        )?;
         if !p.description.is_empty() {
-            println!("  {:<12} {}", "", p.description);
+            outln!("  {:<12} {}", "", p.description)?;
         }
     }
+    Ok(())
 }
 
 pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
@@ -188,22 +193,19 @@ pub(super) fn targets(cli: &Cli, args: &TargetsArgs) -> anyhow::Result<u8> {
     }
     let inventory = load_inventory(cli)?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"targets": inventory.targets}))?
-        );
+        out_json(&json!({"targets": inventory.targets}), Layout::Pretty)?;
         return Ok(EXIT_OK);
     }
-    println!("{:<20} {:<9} {:<24} TAGS", "NAME", "TRANSPORT", "ADDRESS");
+    outln!("{:<20} {:<9} {:<24} TAGS", "NAME", "TRANSPORT", "ADDRESS")?;
     for t in &inventory.targets {
         let tags: Vec<String> = t.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!(
+        outln!(
             "{:<20} {:<9} {:<24} {}",
             t.name,
             t.kind().as_str(),
             t.address(),
             tags.join(" ")
-        );
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -214,7 +216,7 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
     let mut tags = Vec::new();
     for tag in &args.tags {
         let Some((key, value)) = tag.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-            eprintln!("rune: --tag wants KEY=VALUE, got {tag:?}");
+            errln!("rune: --tag wants KEY=VALUE, got {tag:?}");
             return Ok(EXIT_REFUSED);
         };
         tags.push((key.to_owned(), value.to_owned()));
@@ -240,7 +242,7 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
     let found = match found {
         Ok(Ok(Ok(found))) => found,
         Ok(Ok(Err(e))) => {
-            eprintln!("rune: SSM discovery failed: {e}");
+            errln!("rune: SSM discovery failed: {e}");
             return Ok(EXIT_FAILED);
         }
         Ok(Err(e)) => return Err(e),
@@ -255,24 +257,33 @@ fn discover_ssm(args: &DiscoverArgs, json: bool) -> anyhow::Result<u8> {
         None => None,
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"instances": found, "written": appended}))?
-        );
+        out_json(
+            &json!({"instances": found, "written": appended}),
+            Layout::Pretty,
+        )?;
     } else {
-        println!(
+        outln!(
             "{:<21} {:<12} {:<15} {:<16} {:<28} PLATFORM",
-            "INSTANCE", "REGION", "PING", "IP", "COMPUTER"
-        );
+            "INSTANCE",
+            "REGION",
+            "PING",
+            "IP",
+            "COMPUTER"
+        )?;
         for i in &found {
-            println!(
+            outln!(
                 "{:<21} {:<12} {:<15} {:<16} {:<28} {}",
-                i.instance_id, i.region, i.ping_status, i.ip_address, i.computer_name, i.platform
-            );
+                i.instance_id,
+                i.region,
+                i.ping_status,
+                i.ip_address,
+                i.computer_name,
+                i.platform
+            )?;
         }
     }
     if let (Some(path), Some(done)) = (&args.write, &appended) {
-        eprintln!(
+        errln!(
             "rune: {} added to {}, {} already there",
             done.added.len(),
             path.display(),

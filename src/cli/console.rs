@@ -28,7 +28,7 @@ pub(super) async fn console(cli: &Cli) -> anyhow::Result<u8> {
         .unwrap_or(shipped);
     let (theme, warning) = Theme::load(&name, &themes);
     if let Some(warning) = warning {
-        eprintln!("rune: warning: {warning}");
+        super::print::errln!("rune: warning: {warning}");
     }
     crate::tui::run(crate::tui::Options {
         engine,

@@ -9,6 +9,7 @@ use super::args::{
     Cli, ExportArgs, IncidentArgs, IncidentCommand, JournalArgs, JournalCommand, NoteArgs,
 };
 use super::catalog_cmds::load_catalog;
+use super::print::{self, Layout, errln, out_json, outln};
 use super::{EXIT_FAILED, EXIT_OK};
 use crate::inventory::{Inventory, Selector};
 use crate::journal::{self, EventKind, Journal, export};
@@ -40,33 +41,33 @@ pub(super) fn incident(cli: &Cli, args: &IncidentArgs) -> anyhow::Result<u8> {
             let incident =
                 journal.open_incident(&title.join(" "), *severity, ticket.as_deref(), &operator)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&incident)?);
+                out_json(&incident, Layout::Pretty)?;
             } else {
-                println!("{}", incident.id);
+                outln!("{}", incident.id)?;
             }
         }
         IncidentCommand::List => {
             let journal = Journal::open(&path)?;
             let incidents = journal.incidents()?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"incidents": incidents}))?
-                );
+                out_json(&json!({"incidents": incidents}), Layout::Pretty)?;
             } else {
-                println!(
+                outln!(
                     "{:<36}  {:<8} {:<8} {:<24} TITLE",
-                    "ID", "STATUS", "SEVERITY", "OPENED"
-                );
+                    "ID",
+                    "STATUS",
+                    "SEVERITY",
+                    "OPENED"
+                )?;
                 for i in incidents {
-                    println!(
+                    outln!(
                         "{:<36}  {:<8} {:<8} {:<24} {}",
                         i.id,
                         i.status,
                         i.severity,
                         i.opened_at,
                         sanitize_line(&i.title)
-                    );
+                    )?;
                 }
             }
         }
@@ -77,23 +78,23 @@ pub(super) fn incident(cli: &Cli, args: &IncidentArgs) -> anyhow::Result<u8> {
             let timeline = journal.timeline(&incident.id, 0)?;
             if args.json {
                 let doc = json!({"incident": incident, "executions": executions, "events": timeline.len()});
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                out_json(&doc, Layout::Pretty)?;
             } else {
-                println!(
+                outln!(
                     "{} · {} · {} · {}",
                     incident.id,
                     sanitize_line(&incident.title),
                     incident.status,
                     incident.severity
-                );
-                println!(
+                )?;
+                outln!(
                     "opened {} by {}; {} events",
                     incident.opened_at,
                     incident.operator,
                     timeline.len()
-                );
+                )?;
                 for x in executions {
-                    println!(
+                    outln!(
                         "  {} {} on {} ({}): {}",
                         x.created_at,
                         x.action,
@@ -102,21 +103,21 @@ pub(super) fn incident(cli: &Cli, args: &IncidentArgs) -> anyhow::Result<u8> {
                         x.outcome
                             .as_ref()
                             .map_or("running or lost", EventKind::as_str)
-                    );
+                    )?;
                 }
                 for note in timeline.iter().filter(|e| e.kind == EventKind::Note) {
-                    println!(
+                    outln!(
                         "  note {}: {}",
                         note.at,
                         sanitize_line(note.body["text"].as_str().unwrap_or(""))
-                    );
+                    )?;
                 }
             }
         }
         IncidentCommand::Close { id } => {
             let mut journal = Journal::open(&path)?;
             let incident = journal.close_incident(id, &operator)?;
-            println!("{} resolved", incident.id);
+            outln!("{} resolved", incident.id)?;
         }
     }
     Ok(EXIT_OK)
@@ -129,7 +130,7 @@ pub(super) fn note(cli: &Cli, args: &NoteArgs) -> anyhow::Result<u8> {
         &args.text.join(" "),
         &Operator::current().id(),
     )?;
-    println!("note recorded as event {seq}");
+    outln!("note recorded as event {seq}")?;
     Ok(EXIT_OK)
 }
 
@@ -139,14 +140,16 @@ pub(super) fn journal_cmd(cli: &Cli, args: &JournalArgs) -> anyhow::Result<u8> {
             let journal = Journal::open_existing(&journal_path(cli)?)?;
             let report = journal.verify(head.as_ref())?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out_json(&report, Layout::Pretty)?;
             } else if let Some(broken) = &report.broken {
-                println!("BROKEN at event {}: {}", broken.seq, broken.reason);
+                outln!("BROKEN at event {}: {}", broken.seq, broken.reason)?;
             } else {
-                println!(
+                outln!(
                     "ok: {} events verified; head {}:{}",
-                    report.events, report.head.seq, report.head.hash
-                );
+                    report.events,
+                    report.head.seq,
+                    report.head.hash
+                )?;
             }
             Ok(if report.broken.is_none() {
                 EXIT_OK
@@ -199,7 +202,6 @@ fn stress(cli: &Cli, events: u64, batch: usize, action: &str) -> anyhow::Result<
         at: ids::now(),
         input: Box::new(input),
     }];
-    let mut out = std::io::stdout().lock();
     let mut written = 0;
     while written < events {
         // `batch` stderr events per commit; the first commit also carries `started`.
@@ -214,8 +216,7 @@ fn stress(cli: &Cli, events: u64, batch: usize, action: &str) -> anyhow::Result<
         journal.record_events(&plan, &pending)?;
         pending.clear();
         let (seq, hash) = journal.head();
-        writeln!(out, "committed {seq} {hash}")?;
-        out.flush()?;
+        outln!("committed {seq} {hash}")?;
     }
     Ok(EXIT_OK)
 }
@@ -227,10 +228,10 @@ pub(super) fn export_cmd(cli: &Cli, args: &ExportArgs) -> anyhow::Result<u8> {
             let mut file = export::create_private(path)?;
             export::export(&journal, &args.incident, args.format, &mut file)?;
             file.sync_all()?;
-            eprintln!("rune: exported to {}", path.display());
+            errln!("rune: exported to {}", path.display());
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = print::stdout();
             export::export(&journal, &args.incident, args.format, &mut out)?;
             out.flush()?;
         }

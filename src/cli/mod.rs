@@ -1,11 +1,13 @@
 //! The headless commands: clap definitions, the handlers, and the three
-//! output formats. Thin: all decisions live in the engine.
+//! output formats. Thin: all decisions live in the engine. Everything they
+//! print goes through [`print`]: sanitized text, escaped JSON.
 
 mod args;
 mod catalog_cmds;
 mod console;
 mod journal_cmds;
 mod output;
+mod print;
 mod run;
 
 pub use args::{Cli, Command, OutputFormat};
@@ -20,6 +22,12 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status when the request was refused, or the catalog or inventory could not be read.
 pub const EXIT_REFUSED: u8 = 2;
+/// Exit status when stdout was closed under the command (`rune actions |
+/// head -1`): 128 + SIGPIPE, what a shell reports for a coreutils command
+/// the signal ended. RUNE ignores SIGPIPE (Rust's runtime does) and ends
+/// here instead, after the command returned, so a run still finishes and is
+/// journalled when its reader went away.
+pub const EXIT_PIPE: u8 = 141;
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -34,6 +42,22 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None => console::console(&cli).await?,
     };
     Ok(ExitCode::from(code))
+}
+
+/// The process's exit status for what [`dispatch`] returned, and the one
+/// place its error is shown: quietly 141 when stdout was closed (whatever
+/// error that caused), else the error, sanitized, and exit 2.
+pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    if print::stdout_closed() {
+        return ExitCode::from(EXIT_PIPE);
+    }
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            print::errln!("rune: {e:#}");
+            ExitCode::from(EXIT_REFUSED)
+        }
+    }
 }
 
 /// `config.toml` from the platform config dir (the defaults when missing).
@@ -79,7 +103,7 @@ pub(crate) fn open_engine(
     };
     let (engine, warnings) = crate::engine::Engine::open(settings)?;
     for warning in warnings {
-        eprintln!("rune: warning: {warning}");
+        print::errln!("rune: warning: {warning}");
     }
     Ok(engine)
 }

@@ -1,14 +1,16 @@
 //! The three output formats. `json` is one document at the end, `ndjson` one
 //! event per line as it happens, `pretty` is for people. Only results go to
 //! stdout; live stderr lines and notices go to stderr. Everything a target
-//! wrote was sanitized by the engine or is sanitized here before printing.
+//! wrote was sanitized by the engine, and all of it is printed through
+//! [`super::print`], which sanitizes text and escapes JSON again on the way out.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde_json::{Value, json};
 
 use super::args::OutputFormat;
+use super::print::{self, Layout, errln, out_json, out_marked, outln};
 use crate::engine::{RunEvent, RunOutcome, plan_lines};
 use crate::mediator::eps::{Failure, Scope, to_eps};
 use crate::mediator::{ExecEvent, Report, Status, TargetResult};
@@ -37,7 +39,7 @@ impl Printer {
     pub fn on(&mut self, event: &RunEvent) -> anyhow::Result<()> {
         match event {
             RunEvent::Incident { id, title, choice } => {
-                eprintln!(
+                errln!(
                     "rune: recording under incident {id} \"{}\" ({choice})",
                     sanitize_line(title)
                 );
@@ -46,7 +48,7 @@ impl Printer {
             RunEvent::Requested(plan) => self.request(plan),
             RunEvent::Exec(event) => self.event(event),
             RunEvent::VerifyRefused(refusal) => {
-                eprintln!("rune: verify refused: {refusal}");
+                errln!("rune: verify refused: {refusal}");
                 Ok(())
             }
             RunEvent::Finished { .. } | RunEvent::Done(_) => Ok(()),
@@ -62,7 +64,7 @@ impl Printer {
                 )
             }
             OutputFormat::Pretty => {
-                eprintln!(
+                errln!(
                     "rune: {} {} on {} target(s) · incident {} · request {}",
                     plan.action.name,
                     plan.action.version,
@@ -97,7 +99,7 @@ impl Printer {
                 "status": result.status, "result": result,
             })),
             (OutputFormat::Pretty, ExecEvent::Stderr { line: text, .. }) => {
-                eprintln!("[{target}] {text}");
+                errln!("[{target}] {text}");
                 Ok(())
             }
             _ => Ok(()),
@@ -117,12 +119,7 @@ impl Printer {
                 let mut doc = report_doc(plan, report);
                 doc["verify"] = verify.map_or(Value::Null, |(p, r)| report_doc(p, r));
                 doc["journal"] = json!({"path": path, "head": {"seq": seq, "hash": hash}});
-                // One write, not one per line (stdout is line-buffered).
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                serde_json::to_writer_pretty(&mut out, &doc)?;
-                writeln!(out)?;
-                out.flush()?;
-                Ok(())
+                out_json(&doc, Layout::Pretty)
             }
             OutputFormat::Ndjson => {
                 let mut event =
@@ -136,41 +133,37 @@ impl Printer {
             OutputFormat::Pretty => {
                 self.pretty_report(report)?;
                 if let Some((p, r)) = verify {
-                    println!("verify: {} on {} target(s)", p.action.name, p.targets.len());
+                    outln!("verify: {} on {} target(s)", p.action.name, p.targets.len())?;
                     self.pretty_report(r)?;
                 }
-                eprintln!("rune: recorded in {} (event {seq})", path.display());
+                errln!("rune: recorded in {} (event {seq})", path.display());
                 Ok(())
             }
         }
     }
 
     fn pretty_report(&self, report: &Report) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
         for result in &report.results {
             let (mark, colour) = match result.status {
                 Status::Success => ("ok  ", "32"),
                 Status::Skipped | Status::Cancelled => ("skip", "33"),
                 _ => ("FAIL", "31"),
             };
-            let mark = if self.colour {
-                format!("\x1b[{colour}m{mark}\x1b[0m")
-            } else {
-                mark.to_owned()
-            };
-            writeln!(
-                out,
-                "{mark} {} ({}) {} in {} ms",
-                result.target,
-                result.transport,
-                result.status.as_str(),
-                result.duration_ms
+            out_marked(
+                self.colour.then_some(colour),
+                mark,
+                format_args!(
+                    " {} ({}) {} in {} ms",
+                    result.target,
+                    result.transport,
+                    result.status.as_str(),
+                    result.duration_ms
+                ),
             )?;
-            pretty_body(&mut out, result)?;
+            pretty_body(result)?;
         }
         let s = summary(report);
-        writeln!(
-            out,
+        outln!(
             "{} ok · {} failed · {} timed out · {} cancelled · {} skipped · {} ms",
             s["success"],
             s["failed"],
@@ -183,7 +176,7 @@ impl Printer {
     }
 }
 
-fn pretty_body(out: &mut impl Write, result: &TargetResult) -> anyhow::Result<()> {
+fn pretty_body(result: &TargetResult) -> anyhow::Result<()> {
     if let Some(data) = result
         .output
         .as_ref()
@@ -192,30 +185,30 @@ fn pretty_body(out: &mut impl Write, result: &TargetResult) -> anyhow::Result<()
     {
         let text = sanitize_text(&serde_json::to_string_pretty(data)?);
         for l in text.lines() {
-            writeln!(out, "    {l}")?;
+            outln!("    {l}")?;
         }
     }
     if let Some(error) = &result.error {
-        writeln!(
-            out,
+        outln!(
             "    error {}: {}",
             error.code(),
             sanitize_line(error.reason())
         )?;
         let tail = &result.stderr_tail;
         for l in &tail[tail.len().saturating_sub(5)..] {
-            writeln!(out, "    stderr: {l}")?;
+            outln!("    stderr: {l}")?;
         }
     }
     Ok(())
 }
 
 fn line(value: &Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    // Nobody reads stdout any more: the run goes on to its end (and its
+    // journal) without an error per event, then exits 141 (`super::exit_code`).
+    if print::stdout_closed() {
+        return Ok(());
+    }
+    out_json(value, Layout::Line)
 }
 
 fn report_doc(plan: &Plan, report: &Report) -> Value {
@@ -270,17 +263,12 @@ pub(super) fn print_dry_run(plan: &Plan, format: OutputFormat) -> anyhow::Result
     match format {
         OutputFormat::Json | OutputFormat::Ndjson => line(&doc),
         OutputFormat::Pretty => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "dry run: nothing was executed")?;
+            outln!("dry run: nothing was executed")?;
             for l in plan_lines(plan, usize::MAX) {
-                writeln!(out, "{}", sanitize_line(&l))?;
+                outln!("{}", sanitize_line(&l))?;
             }
-            writeln!(out, "envelope (secrets redacted):")?;
-            writeln!(
-                out,
-                "{}",
-                sanitize_text(&serde_json::to_string_pretty(&doc["envelope"])?)
-            )?;
+            outln!("envelope (secrets redacted):")?;
+            outln!("{}", serde_json::to_string_pretty(&doc["envelope"])?)?;
             Ok(())
         }
     }
@@ -300,7 +288,7 @@ pub(super) fn print_failure(format: OutputFormat, failure: Failure) {
         Failure::JournalLost(_) => "stopped",
         _ => "refused",
     };
-    eprintln!("rune: {verb}: {}", eps.reason());
+    errln!("rune: {verb}: {}", eps.reason());
     if format != OutputFormat::Pretty {
         let _ = line(&serde_json::to_value(&eps).unwrap_or(Value::Null));
     }

@@ -104,7 +104,7 @@ fn secrets_from_env(catalog: &Catalog, action: &str, params: &mut Vec<(String, S
             param.name.to_ascii_uppercase().replace('-', "_")
         );
         if params.iter().any(|(name, _)| *name == param.name) {
-            eprintln!(
+            super::print::errln!(
                 "rune: warning: the secret parameter `{}` is on the command line, where other local users can read it (ps); pass it in {var} instead",
                 param.name
             );
@@ -122,7 +122,7 @@ pub(super) fn interactive() -> bool {
 fn cancel_on_interrupt(stopper: Stopper) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
+            super::print::errln!(
                 "rune: interrupted; cancelling running targets (Ctrl-C again to quit at once)"
             );
             stopper.cancel();

@@ -60,7 +60,10 @@ pub fn is_clean(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(needs_change)
 }
 
-fn needs_change(c: char) -> bool {
+/// True for a character [`sanitize_line`] changes: C0 controls, DEL, C1
+/// controls, and the bidi, zero-width and invisible format characters below.
+/// JSON output escapes the same set (`protocol::safe_json`).
+pub fn needs_change(c: char) -> bool {
     c < ' ' || ('\u{7f}'..='\u{9f}').contains(&c) || is_invisible(c)
 }
 

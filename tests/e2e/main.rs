@@ -14,6 +14,7 @@ mod faults;
 mod hardening;
 mod journal;
 mod limits;
+mod output;
 mod secrets;
 mod ssh;
 mod ssm;

@@ -130,3 +130,55 @@ fn a_secret_on_the_command_line_is_seen_and_warned_about() {
     let data = &doc["results"][0]["output"]["payload"]["output_data"];
     assert_eq!(data["ps_hits"], 1, "rune's own argv: {data}");
 }
+
+/// A catalog of one action, `pin`, taking a secret integer of at most 100.
+fn pin_catalog() -> tempfile::TempDir {
+    let catalog = tempfile::tempdir().unwrap();
+    let dir = catalog.path().join("pin");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("run.sh"), "cat >/dev/null\n").unwrap();
+    std::fs::write(
+        dir.join("action.toml"),
+        "name = \"pin\"\ntitle = \"P\"\ndescription = \"d\"\nversion = \"1\"\nowner = \"o\"\n\
+         risk = \"read\"\ntimeout = \"5s\"\nentry = \"run.sh\"\n\
+         [params.pin]\ntype = \"integer\"\nsecret = true\nmax = 100\nrequired = true\n",
+    )
+    .unwrap();
+    catalog
+}
+
+/// A secret refused by its constraint is named, its rule is said, and its
+/// value is shown nowhere: not on stderr, not in the EPS document, not in
+/// the log (`catalog::params` covers every kind of refusal).
+#[test]
+fn a_secret_refused_by_its_constraint_is_never_shown() {
+    let home = tempfile::tempdir().unwrap();
+    let catalog = pin_catalog();
+    for format in ["json", "pretty"] {
+        let out = rune(home.path())
+            .arg("--catalog")
+            .arg(catalog.path())
+            .args(["run", "pin", "-o", format])
+            .env("RUNE_SECRET_PIN", "987654321")
+            .env("RUNE_LOG", "trace")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(
+            stderr,
+            "rune: refused: parameter `pin`: the secret value is above the maximum 100\n"
+        );
+        if format == "json" {
+            let eps: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(
+                eps["error_payload"]["error_data"]["error"]["data"]["reason"],
+                "parameter `pin`: the secret value is above the maximum 100"
+            );
+        }
+        assert!(!stdout.contains("987654321"), "{stdout}");
+    }
+    let log = std::fs::read_to_string(home.path().join("state/rune/rune.log")).unwrap_or_default();
+    assert!(!log.contains("987654321"), "{log}");
+}

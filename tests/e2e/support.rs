@@ -145,3 +145,29 @@ pub fn assert_killed_by_signal_9(result: &TargetResult) {
     assert!(eps.reason().contains("signal 9"), "{}", eps.reason());
     assert_eq!(result.stderr_tail, Vec::<String>::new());
 }
+
+/// OSC 52 (clipboard), CSI (colour), a bidi override and an 8-bit CSI, as a
+/// TOML basic string spells them.
+pub const HOSTILE_TOML: &str =
+    r"T\u001b]52;c;ZXZpbA==\u0007 \u001b[31mred\u001b[0m \u202eevil \u009b2Jx";
+/// A catalog with one action, `hostile`: a hostile title, and a plugin whose
+/// output holds a raw U+202E and U+009B (sent escaped, as JSON allows).
+pub fn hostile_catalog() -> tempfile::TempDir {
+    let catalog = tempfile::tempdir().unwrap();
+    let dir = catalog.path().join("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("run.sh"),
+        r#"cat >/dev/null; printf '{"message_metadata":{"message_id":"x"},"payload":{"result":"success","output_data":{"s":"a\\u202eb\\u009bc"}}}'"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("action.toml"),
+        format!(
+            "name = \"hostile\"\ntitle = \"{HOSTILE_TOML}\"\ndescription = \"d\"\nversion = \"1\"\n\
+             owner = \"o\"\nrisk = \"read\"\ntimeout = \"5s\"\nentry = \"run.sh\"\n"
+        ),
+    )
+    .unwrap();
+    catalog
+}

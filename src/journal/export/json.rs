@@ -12,7 +12,7 @@ use super::{gather, io};
 use crate::journal::chain::canonical_sha256;
 use crate::journal::{EventKind, Incident, Journal, Result};
 use crate::policy::Operator;
-use crate::protocol::ids;
+use crate::protocol::{ids, safe_json};
 
 /// Names this document's layout; bumped on any incompatible change.
 pub const FORMAT: &str = "rune-evidence/1";
@@ -84,12 +84,17 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
         "executions": executions,
     });
     doc["manifest"] = manifest(&doc);
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| io(e.into()))?;
+    // Escaped for whoever `cat`s the file; the manifest hashes values, which
+    // read back unchanged from the escapes (`protocol::safe_json`).
+    safe_json::to_writer_pretty(&mut *out, &doc).map_err(|e| io(e.into()))?;
     writeln!(out).map_err(io)
 }
 
 /// SHA-256 of each section's canonical JSON, and a digest over them all, so a
-/// reader can tell which part of a bundle was changed after export.
+/// reader can tell which part of a bundle was changed after export. Computed
+/// over the values, not the bytes written: a verifier parses the bundle and
+/// re-canonicalizes, so the `\uXXXX` escapes of the written file (and any
+/// re-indenting by a tool) leave every hash as it was.
 pub fn manifest(doc: &Value) -> Value {
     let mut entries = serde_json::Map::new();
     for section in [

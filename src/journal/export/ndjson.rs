@@ -1,6 +1,8 @@
-//! One event per line for SIEM ingestion, with stable ECS-style field names
-//! (`@timestamp`, `event.*`, `trace.id`, `span.id`, `host.name`,
-//! `user.name`) and RUNE's own under `rune.*`.
+//! One event per line for SIEM ingestion, with ECS fields (`@timestamp`,
+//! `message`, `event.*`, `trace.id`, `span.id`, `host.name`, `user.name`,
+//! `error.code`) and RUNE's own under `rune.*`. Every field outside `rune.*`
+//! is in ECS's catalogue with its ECS type (`tests/fixtures/ecs/ecs_flat.yml`,
+//! checked by `tests/e2e/journal/ecs.rs`); one without a value is left out.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -9,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::io;
 use crate::journal::{EventKind, EventRow, ExecutionRow, Incident, Journal, Result};
+use crate::protocol::safe_json;
 
 pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write) -> Result<()> {
     let executions = journal.executions(&incident.id)?;
@@ -44,7 +47,8 @@ pub(super) fn write(journal: &Journal, incident: &Incident, out: &mut dyn Write)
             }
         }
         let line = ecs(event, exec, incident, trace);
-        serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
+        // A SIEM line is also read in a terminal: bidi and C1 characters escaped.
+        safe_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
         writeln!(out).map_err(io)?;
     }
     Ok(())
@@ -69,7 +73,12 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace
                 .as_str()
                 .map(str::to_owned)
         });
-    let error_code = body["error"]["error_payload"]["error_data"]["error"]["code"].as_i64();
+    // ECS declares `error.code` a keyword: the EPS number is written as text.
+    let error_code = match &body["error"]["error_payload"]["error_data"]["error"]["code"] {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
     // What was asked, on the lines that record it (secrets are already redacted there).
     let parameters = match event.kind {
         EventKind::Request => &body["request"]["payload"]["data"]["input_parameters"],
@@ -100,7 +109,25 @@ fn ecs(event: &EventRow, exec: Option<&ExecutionRow>, incident: &Incident, trace
     if !parameters.is_null() {
         line["rune"]["parameters"] = parameters.clone();
     }
+    if let Value::Object(fields) = &mut line {
+        // An ECS field RUNE has no value for is left out, as ECS expects, not
+        // written as null. `rune.*` is RUNE's own and keeps its shape.
+        fields.retain(|name, value| name == "rune" || drop_nulls(value));
+    }
     line
+}
+
+/// Removes nulls and the objects they leave empty, below `value`; false
+/// when nothing is left of `value` itself.
+fn drop_nulls(value: &mut Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(fields) => {
+            fields.retain(|_, v| drop_nulls(v));
+            !fields.is_empty()
+        }
+        _ => true,
+    }
 }
 
 /// ECS `event.type`.

@@ -151,4 +151,30 @@ mod tests {
         assert_eq!(app.screen, Screen::Params, "errors keep the form open");
         assert_eq!(app.form.cursor, 0, "focus goes to the first bad field");
     }
+
+    /// The form shows why a secret is refused, never the secret: the same
+    /// messages as `rune run` (`catalog::params`), here for an integer made
+    /// secret, typed above its maximum.
+    #[test]
+    fn a_secret_fields_error_never_shows_its_value() {
+        let mut app = app();
+        type_text(&mut app, "restart-service");
+        press(&mut app, KeyCode::Enter);
+        let mut action = (**app.action.as_ref().unwrap()).clone();
+        let wait = action.params.iter_mut().find(|p| p.name == "wait").unwrap();
+        wait.secret = true;
+        app.action = Some(std::sync::Arc::new(action));
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Tab);
+        for _ in 0..2 {
+            press(&mut app, KeyCode::Backspace);
+        }
+        type_text(&mut app, "987654321");
+        assert_eq!(app.form.fields[1].name, "wait");
+        assert_eq!(
+            app.form.fields[1].error.as_deref(),
+            Some("the secret value is above the maximum 120")
+        );
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Home, OPERATOR, export};
-use crate::support::root;
+use crate::support::{hostile_catalog, root, rune};
 
 /// The sections the manifest covers, as docs and json.rs name them.
 const SECTIONS: [&str; 5] = [
@@ -36,6 +36,15 @@ fn incident(home: &Home) -> String {
     let out = home.rune(&["incident", "close", &id]);
     assert!(out.status.success());
     id
+}
+
+/// The schema the JSON bundle is checked against.
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("assets/evidence.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::draft202012::new(&schema).unwrap()
 }
 
 fn sha256_of(value: &Value) -> String {
@@ -233,4 +242,68 @@ fn markdown_is_a_safe_readable_timeline() {
     );
     assert!(text.contains("rolled back \\| waiting on db"), "{text}");
     assert!(!text.contains("rolled back | waiting"));
+}
+
+/// A plugin's U+202E and U+009B, and an incident title and note holding
+/// them, are escaped as `\uXXXX` in both JSON exports: nothing raw reaches a
+/// terminal that shows the file, every line parses back to the raw strings,
+/// and the bundle still matches its schema and its manifest, whose hashes
+/// are over the values (canonical JSON), not over the escaped bytes.
+#[test]
+fn json_exports_escape_bidi_and_c1_and_keep_their_hashes() {
+    let home = Home::new();
+    let title = "checkout \u{202e}502s";
+    let note = "lag \u{9b}40 s";
+    let mut journal = Journal::open(&home.journal).unwrap();
+    let id = journal
+        .open_incident(title, Severity::High, None, OPERATOR)
+        .unwrap()
+        .id;
+    journal.add_note(&id, note, OPERATOR).unwrap();
+    drop(journal);
+    let catalog = hostile_catalog();
+    let out = rune(home.path())
+        .arg("--catalog")
+        .arg(catalog.path())
+        .arg("--journal")
+        .arg(&home.journal)
+        .args(["run", "hostile", "--incident", &id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = |text: &str| text.chars().any(|c| matches!(c, '\u{202e}' | '\u{9b}'));
+
+    let bundle = export(&home, &id, "json");
+    assert!(!raw(&bundle), "{bundle}");
+    assert!(
+        bundle.contains(r"\u202e") && bundle.contains(r"\u009b"),
+        "{bundle}"
+    );
+    let doc: Value = serde_json::from_str(&bundle).unwrap();
+    assert_eq!(doc["incident"]["title"], title);
+    assert_eq!(
+        doc["executions"][0]["output"]["payload"]["output_data"]["s"],
+        "a\u{202e}b\u{9b}c"
+    );
+    let errors: Vec<String> = validator()
+        .iter_errors(&doc)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let manifest = &doc["manifest"];
+    assert_eq!(manifest["entries"], Value::Object(entries(&doc)));
+    assert_eq!(manifest["digest"], sha256_of(&manifest["entries"]));
+    assert_eq!(doc["journal"]["verified"], true);
+
+    let lines = export(&home, &id, "ndjson");
+    assert!(!raw(&lines), "{lines}");
+    let messages: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["message"].clone())
+        .collect();
+    assert!(messages.contains(&Value::from(note)), "{messages:?}");
 }

@@ -4,6 +4,7 @@
 //! and inspection go straight at the SQLite file, as an attacker would.
 
 mod crash;
+mod ecs;
 mod errors;
 mod exports;
 mod races;
