@@ -6,6 +6,7 @@
 mod crash;
 mod errors;
 mod exports;
+mod forged;
 mod races;
 mod secrets;
 mod tamper;
