@@ -1,5 +1,5 @@
 //! Incidents: opened, noted and closed through chained events. An incident
-//! row never changes; its status is read from its events.
+//! row never changes; what is shown of it (status included) is read from its events.
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,15 @@ impl IncidentChoice {
     }
 }
 
-const SELECT: &str = "SELECT id, title, severity, ticket, opened_at, operator, status, closed_at FROM incident_status";
+/// An incident as its chained `open` event tells it: title, severity, ticket
+/// and operator come from that event's body, not from the `incidents` row
+/// (outside the chain), and an incident row with no `open` event is not
+/// shown at all. `verify` checks the rows against these events.
+pub(super) const SELECT: &str = "SELECT id, coalesce(json_extract(o.body, '$.title'), ''),
+        coalesce(json_extract(o.body, '$.severity'), ''), json_extract(o.body, '$.ticket'), opened_at,
+        coalesce(json_extract(o.body, '$.operator'), ''), status, closed_at
+    FROM incident_status s JOIN events o ON o.seq = (SELECT min(e.seq) FROM events e
+        WHERE e.incident_id = s.id AND e.kind = 'incident' AND json_extract(e.body, '$.action') = 'open')";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
     Ok(Incident {

@@ -1,4 +1,6 @@
-//! Reading the journal back: an incident's timeline and executions.
+//! Reading the journal back: an incident's timeline and executions. What an
+//! execution shows comes from its chained events (`facts.rs`); the
+//! `executions` row only names it and orders it.
 
 use rusqlite::params;
 use serde::Serialize;
@@ -6,6 +8,7 @@ use serde_json::Value;
 
 use super::append::Journal;
 use super::error::Result;
+use super::facts::Requests;
 use super::kind::EventKind;
 
 /// One event as stored.
@@ -66,8 +69,24 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
-    /// Every execution of an incident, oldest first.
+    /// Every execution of an incident, oldest first, as its chained events
+    /// tell it: a row with no chained events, or whose events belong to
+    /// another incident, is left out (`verify` names it).
     pub fn executions(&self, incident_id: &str) -> Result<Vec<ExecutionRow>> {
+        let mut requests = Requests::new();
+        let mut chained = Vec::new();
+        for row in self.execution_rows(incident_id)? {
+            if let Some(x) = self.chained_execution(&row, &mut requests)?
+                && x.incident_id == incident_id
+            {
+                chained.push(x);
+            }
+        }
+        Ok(chained)
+    }
+
+    /// The `executions` rows of an incident as stored, unchecked.
+    pub(super) fn execution_rows(&self, incident_id: &str) -> Result<Vec<ExecutionRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(

@@ -1,7 +1,8 @@
 //! Verifying the chain: recompute every hash from the first event and name
 //! the first sequence number that does not hold. Catches edited, deleted and
 //! reordered rows; a truncated tail shows against a head hash recorded
-//! earlier (every export carries one).
+//! earlier (every export carries one). Then the rows outside the chain
+//! (`incidents`, `executions`) are checked against it (`rows.rs`).
 
 use serde::Serialize;
 
@@ -137,6 +138,10 @@ impl Journal {
                     ),
                 }),
             };
+        }
+        // Only a sound chain can vouch for the rows copied from it.
+        if broken.is_none() {
+            broken = self.verify_rows()?;
         }
         Ok(VerifyReport {
             events: last,

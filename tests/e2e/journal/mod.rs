@@ -7,6 +7,7 @@ mod crash;
 mod ecs;
 mod errors;
 mod exports;
+mod forged;
 mod races;
 mod secrets;
 mod tamper;
