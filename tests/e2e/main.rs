@@ -15,6 +15,7 @@ mod hardening;
 mod journal;
 mod limits;
 mod secrets;
+mod secrets_echoed;
 mod ssh;
 mod ssm;
 mod violations;
