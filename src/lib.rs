@@ -11,7 +11,8 @@
 //! - [`config`]: `config.toml`, read by both front ends.
 //! - [`policy`]: may a request run (the risk gate); builds the plan and the RCS request.
 //! - [`engine`]: the one run pipeline both front ends submit to: decide, record, run, verify.
-//! - [`mediator`]: the only code that runs plugins; maps every failure to EPS.
+//! - [`mediator`]: the only code that runs plugins; maps every failure to EPS;
+//!   masks the request's secret values in all a target returns.
 //! - [`transport`]: moves bytes to targets: local, SSH (russh), SSM (aws-sdk-ssm).
 //! - [`journal`]: the SQLite incident journal: hash chain, verify, exports.
 //! - [`tui`]: the console: state, update, pure views, themes, the event loop.

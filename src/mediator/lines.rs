@@ -3,7 +3,12 @@
 //! Nothing buffers a whole stream: a partial line waits, capped. Only lines
 //! that are streamed or end up in the tail are sanitized: a flood of short
 //! lines costs a newline search and a copy per line, no allocation.
+//! Secrets are masked per complete line, after assembly, so a secret split
+//! across chunks is still found; streamed lines and the tail alike.
 
+use std::sync::Arc;
+
+use super::mask::Masker;
 use crate::protocol::sanitize::sanitize_bytes;
 
 /// Marks a line that was cut at the line cap.
@@ -23,6 +28,8 @@ pub struct StderrTail {
     open: Option<usize>,
     /// True while skipping the rest of a line already cut.
     skipping: bool,
+    /// The request's secrets, masked in every line that leaves.
+    masker: Option<Arc<Masker>>,
     pub lines: u64,
     pub bytes: u64,
     pub streamed: u64,
@@ -37,10 +44,17 @@ impl StderrTail {
             raw: Vec::new(),
             open: None,
             skipping: false,
+            masker: None,
             lines: 0,
             bytes: 0,
             streamed: 0,
         }
+    }
+
+    /// Masks `masker`'s secrets in every line streamed or kept.
+    pub fn with_masker(mut self, masker: Arc<Masker>) -> Self {
+        self.masker = masker.is_active().then_some(masker);
+        self
     }
 
     /// From now on lines are only counted and kept, never streamed.
@@ -95,7 +109,7 @@ impl StderrTail {
         if self.stream_left > 0 {
             self.stream_left -= 1;
             self.streamed += 1;
-            emit(&clean(&self.raw[start..]));
+            emit(&clean(&self.raw[start..], self.masker.as_deref()));
         }
         self.raw.push(b'\n');
         if self.raw.len() > 2 * self.tail_cap.max(self.line_cap) {
@@ -119,7 +133,7 @@ impl StderrTail {
         let mut kept: Vec<String> = Vec::new();
         let mut size = 0;
         for record in self.raw[..end].rsplit(|&b| b == b'\n').skip(1) {
-            let line = clean(record);
+            let line = clean(record, self.masker.as_deref());
             if size + line.len() > self.tail_cap {
                 break;
             }
@@ -137,14 +151,19 @@ impl StderrTail {
     }
 }
 
-/// One raw record (cut flag, bytes) as a line that is safe to draw.
-fn clean(record: &[u8]) -> String {
+/// One raw record (cut flag, bytes) as a line that is safe to draw, its
+/// secrets masked first: sanitizing could change a secret's bytes (a control
+/// character becomes `^M`) and hide it from the patterns.
+fn clean(record: &[u8], masker: Option<&Masker>) -> String {
     let (cut, bytes) = match record.split_first() {
         Some((flag, bytes)) => (*flag == 1, bytes),
         None => (false, record),
     };
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let mut line = sanitize_bytes(bytes);
+    let mut line = match masker {
+        Some(masker) => sanitize_bytes(&masker.mask_bytes(bytes)),
+        None => sanitize_bytes(bytes),
+    };
     if cut {
         line.push_str(CUT_MARK);
     }

@@ -18,6 +18,7 @@ use super::event::{ExecEvent, ExecId, Status, TargetResult};
 use super::gate::StartWait;
 use super::limits::Limits;
 use super::lines::StderrTail;
+use super::mask::Masker;
 use crate::catalog::Plugin;
 use crate::inventory::Target;
 use crate::policy::Plan;
@@ -76,6 +77,8 @@ struct Shared {
     failures: AtomicUsize,
     permits: Semaphore,
     gate: Option<StartWait>,
+    /// Built once per plan: the request's secrets, masked in all that comes back.
+    masker: Arc<Masker>,
 }
 
 impl Mediator {
@@ -117,6 +120,7 @@ impl Mediator {
             cancel,
             failures: AtomicUsize::new(0),
             gate,
+            masker: Arc::new(Masker::new(&plan.secret_values())),
         });
         let mut tasks = JoinSet::new();
         for (index, target) in plan.targets.iter().enumerate() {
@@ -242,7 +246,8 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         limits.line_bytes,
         limits.stderr_tail_bytes,
         limits.stream_lines,
-    );
+    )
+    .with_masker(Arc::clone(&shared.masker));
     let kind = attempt.target.kind();
     let Some(transport) = shared.mediator.transports.get(kind) else {
         let error = TransportError::Unavailable(kind.as_str().into());
@@ -405,6 +410,7 @@ async fn finish(shared: &Shared, attempt: Attempt, ended: Ended) -> TargetResult
             result.stderr_lines = tail.lines;
             result.stderr_bytes = tail.bytes;
             result.notes = notes;
+            result.notes.extend(shared.masker.note());
             judge(
                 plan,
                 shared.mediator.limits.stdout_bytes,
@@ -429,6 +435,7 @@ async fn finish(shared: &Shared, attempt: Attempt, ended: Ended) -> TargetResult
     } else {
         result.status = Status::Success;
     }
+    mask_result(&shared.masker, &mut result);
     result.finished_at = ids::now();
     result.duration_ms = millis(attempt.clock.elapsed());
     let _ = shared
@@ -538,6 +545,22 @@ fn eps_for(
         data,
     };
     to_eps(failure, scope)
+}
+
+/// Masks the request's secrets in all that came back from the target, the
+/// one place before the result leaves the mediator (the stderr tail is
+/// masked as it is kept). The input is already redacted.
+fn mask_result(masker: &Masker, result: &mut TargetResult) {
+    if !masker.is_active() {
+        return;
+    }
+    if let Some(output) = &mut result.output {
+        masker.mask_output(output);
+    }
+    if let Some(error) = &mut result.error {
+        masker.mask_eps(error);
+    }
+    result.notes.iter_mut().for_each(|n| masker.mask_string(n));
 }
 
 /// What the transport runs: the catalog's plugin, in the transport's terms.

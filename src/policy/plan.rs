@@ -146,6 +146,20 @@ impl Plan {
         &self.params
     }
 
+    /// The values of the secret parameters, as text: what the mediator masks
+    /// in everything a target returns. Only the values, never their names'
+    /// pairing with the other parameters, leave the plan.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .filter(|(k, _)| self.action.param(k).is_some_and(|p| p.secret))
+            .map(|(_, v)| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
     /// The parameters as they may be recorded or shown.
     pub fn redacted_params(&self) -> Map<String, Value> {
         redact(&self.action, &self.params)

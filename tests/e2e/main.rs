@@ -16,6 +16,7 @@ mod journal;
 mod limits;
 mod output;
 mod secrets;
+mod secrets_echoed;
 mod ssh;
 mod ssm;
 mod violations;
