@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::{Capabilities, Exit, Finished, Job, Program, Progress, Transport, TransportError};
 
 mod dirs;
+mod fds;
 
 /// A child process in its own group: stdin, live stderr, and a kill that
 /// reaches everything it started.
@@ -121,6 +122,11 @@ impl Local {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // SAFETY: the hook makes only raw system calls into a stack buffer
+        // (see fds.rs), which is async-signal-safe between fork and exec.
+        unsafe {
+            command.pre_exec(fds::close_inherited_on_exec);
+        }
         let mut child = spawn(&mut command)
             .await
             .map_err(|e| TransportError::Spawn(e.to_string()))?;
