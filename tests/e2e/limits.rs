@@ -54,6 +54,22 @@ async fn nothing_a_plugin_started_outlives_it() {
     .await;
 }
 
+/// The entry wrote a valid envelope and exited, but a `setsid` child keeps
+/// stdout open past the pipe grace: what was read is still the result.
+#[tokio::test]
+async fn stdout_held_open_by_an_escaped_child_keeps_what_was_read() {
+    let clock = Instant::now();
+    let result = run_case("setsid_stdout", &[("seconds", "6")]).await;
+    assert_eq!(result.status, Status::Success, "{:?}", result.error);
+    let output = result.output.as_ref().expect("the envelope was kept");
+    assert_eq!(output.payload.as_ref().unwrap().output_data["fine"], true);
+    assert!(
+        clock.elapsed() < Duration::from_secs(5),
+        "waited {:?}, past the grace",
+        clock.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn cancel_stops_running_and_queued_targets() {
     let mut text = String::new();
