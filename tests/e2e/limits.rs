@@ -70,6 +70,26 @@ async fn stdout_held_open_by_an_escaped_child_keeps_what_was_read() {
     );
 }
 
+/// A 200 KiB non-secret parameter: too big for one environment string
+/// (Linux's 128 KiB), so it travels in the envelope only, and a note says so.
+#[tokio::test]
+async fn a_large_parameter_travels_in_the_envelope_not_the_environment() {
+    let blob = "b".repeat(200 * 1024);
+    let result = run_case("param_sizes", &[("blob", &blob)]).await;
+    assert_eq!(result.status, Status::Success, "{:?}", result.error);
+    let output = result.output.as_ref().unwrap().payload.as_ref().unwrap();
+    assert_eq!(output.output_data["env_len"], 0);
+    assert!(output.output_data["stdin_len"].as_u64().unwrap() > 200 * 1024);
+    assert!(
+        result
+            .notes
+            .iter()
+            .any(|n| n.starts_with("parameter blob (204800 bytes) is not in $RUNE_PARAM_BLOB")),
+        "{:?}",
+        result.notes
+    );
+}
+
 #[tokio::test]
 async fn cancel_stops_running_and_queued_targets() {
     let mut text = String::new();
