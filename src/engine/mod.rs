@@ -15,6 +15,7 @@
 mod discover;
 mod error;
 mod event;
+mod fd_budget;
 mod open;
 mod plan_text;
 mod submit;
@@ -22,5 +23,5 @@ mod submit;
 pub use discover::{SsmInstance, discover_ssm, ssm_target};
 pub use error::{Error, Result};
 pub use event::{RunEvent, RunHandle, RunOutcome, Sink, Stopper};
-pub use open::{Engine, LimitOptions, Settings, SshOptions, SsmOptions};
+pub use open::{Engine, LimitOptions, Settings, SshOptions, SsmOptions, capped_note};
 pub use plan_text::plan_lines;

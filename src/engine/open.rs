@@ -122,6 +122,8 @@ pub struct Engine {
     pub(super) journal: Arc<Path>,
     pub(super) mediator: Mediator,
     concurrency: usize,
+    /// What the open-file limit allows at once; every plan is capped to it.
+    pub(super) max_concurrency: usize,
 }
 
 impl Engine {
@@ -154,16 +156,23 @@ impl Engine {
                 .unwrap_or(defaults.stream_lines),
             ..defaults
         };
-        let concurrency = settings
+        let max_concurrency = super::fd_budget::raise_and_budget();
+        let mut warnings = warnings;
+        let asked = settings
             .concurrency
             .or(settings.config.concurrency)
             .unwrap_or(CONCURRENCY);
+        if asked > max_concurrency {
+            warnings.push(capped_note(asked, max_concurrency));
+        }
+        let concurrency = asked.min(max_concurrency);
         let engine = Self {
             catalog: Arc::new(settings.catalog),
             inventory: Arc::new(settings.inventory),
             journal: Arc::from(settings.journal.as_path()),
             mediator,
             concurrency,
+            max_concurrency,
         };
         Ok((engine, warnings))
     }
@@ -185,10 +194,23 @@ impl Engine {
         self.concurrency
     }
 
+    /// Targets the open-file limit lets run at once (see `fd_budget`).
+    pub fn max_concurrency(&self) -> usize {
+        self.max_concurrency
+    }
+
     /// Opens (creating) the journal once: a front end that must not start
     /// without a journal (the console) checks before it changes the screen.
     pub fn check_journal(&self) -> Result<()> {
         Journal::open(&self.journal)?;
         Ok(())
     }
+}
+
+/// What the operator is told when the open-file limit caps concurrency.
+pub fn capped_note(asked: usize, max: usize) -> String {
+    format!(
+        "concurrency {asked} capped to {max}: the open-file limit (ulimit -n) allows no more \
+         targets at once; raise the hard limit to run more"
+    )
 }

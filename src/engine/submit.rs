@@ -23,7 +23,11 @@ impl Engine {
     /// Checks `request` and plans it, recording and running nothing: the
     /// dry run, and the plan a confirmation screen shows.
     pub fn plan(&self, request: RunRequest) -> Result<Plan, Refusal> {
-        decide(&self.catalog, &self.inventory, request)
+        let mut plan = decide(&self.catalog, &self.inventory, request)?;
+        // Past the open-file budget, targets would fail with "Too many open
+        // files" instead of waiting their turn.
+        plan.concurrency = plan.concurrency.min(self.max_concurrency);
+        Ok(plan)
     }
 
     /// Runs `request` in the background. Every event goes to `sink`, the

@@ -259,6 +259,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
             notes: Vec::new(),
         };
     };
+    let (param_env, env_notes) = super::limits::bound_param_env(plan.param_env());
     let envelope = plan.with_real_params(&attempt.input);
     let stdin = serde_json::to_vec(&envelope).unwrap_or_default();
     let cancel = shared.cancel.child_token();
@@ -279,7 +280,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
         address: attempt.target.address.clone(),
         program: program(&plan.action.plugin),
         stdin,
-        env: plan.param_env(),
+        env: param_env,
         stdout_limit: limits.stdout_bytes,
         timeout: plan.timeout,
         cancel: cancel.clone(),
@@ -310,7 +311,7 @@ async fn execute(shared: &Shared, attempt: &Attempt) -> Ended {
                 ))
             })
     };
-    let mut notes = Vec::new();
+    let mut notes = env_notes;
     let drain = async {
         while let Some(progress) = progress_rx.recv().await {
             let exec = &attempt.exec;

@@ -1,5 +1,6 @@
-//! Hardening through the real binary: catalog trust (StrictModes) and bad
-//! files. Every refusal names the file and says why; nothing panics.
+//! Hardening through the real binary: catalog trust (StrictModes), bad
+//! files, and what a local plugin inherits from rune's caller. Every refusal
+//! names the file and says why; nothing panics.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -228,5 +229,43 @@ fn a_huge_inventory_is_refused_unread() {
         stderr.contains("inventory.toml")
             && stderr.contains("an inventory may be at most 16777216"),
         "{stderr}"
+    );
+}
+
+/// rune started with a pipe on fd 251 (as a supervisor or a shell's
+/// process substitution can leave one): the plugin must not get it.
+#[test]
+fn a_descriptor_rune_inherited_never_reaches_a_local_plugin() {
+    let home = tempfile::tempdir().unwrap();
+    let rune = rune(home.path());
+    let mut wrapped = std::process::Command::new("bash");
+    // `exec 251< <(:)` opens a pipe without close-on-exec, then bash
+    // becomes rune with it.
+    wrapped
+        .args(["-c", "exec 251< <(:) && exec \"$0\" \"$@\""])
+        .arg(rune.get_program())
+        .arg("--catalog")
+        .arg(root().join("tests/fixtures/catalog"))
+        .args(["run", "misbehave", "-p", "case=fds", "-o", "json"]);
+    for (key, value) in rune.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    let out = wrapped.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let data = &doc["results"][0]["output"]["payload"]["output_data"];
+    assert_eq!(
+        data["fd251"], false,
+        "the plugin had open: {}",
+        data["open"]
     );
 }

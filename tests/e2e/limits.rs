@@ -54,6 +54,42 @@ async fn nothing_a_plugin_started_outlives_it() {
     .await;
 }
 
+/// The entry wrote a valid envelope and exited, but a `setsid` child keeps
+/// stdout open past the pipe grace: what was read is still the result.
+#[tokio::test]
+async fn stdout_held_open_by_an_escaped_child_keeps_what_was_read() {
+    let clock = Instant::now();
+    let result = run_case("setsid_stdout", &[("seconds", "6")]).await;
+    assert_eq!(result.status, Status::Success, "{:?}", result.error);
+    let output = result.output.as_ref().expect("the envelope was kept");
+    assert_eq!(output.payload.as_ref().unwrap().output_data["fine"], true);
+    assert!(
+        clock.elapsed() < Duration::from_secs(5),
+        "waited {:?}, past the grace",
+        clock.elapsed()
+    );
+}
+
+/// A 200 KiB non-secret parameter: too big for one environment string
+/// (Linux's 128 KiB), so it travels in the envelope only, and a note says so.
+#[tokio::test]
+async fn a_large_parameter_travels_in_the_envelope_not_the_environment() {
+    let blob = "b".repeat(200 * 1024);
+    let result = run_case("param_sizes", &[("blob", &blob)]).await;
+    assert_eq!(result.status, Status::Success, "{:?}", result.error);
+    let output = result.output.as_ref().unwrap().payload.as_ref().unwrap();
+    assert_eq!(output.output_data["env_len"], 0);
+    assert!(output.output_data["stdin_len"].as_u64().unwrap() > 200 * 1024);
+    assert!(
+        result
+            .notes
+            .iter()
+            .any(|n| n.starts_with("parameter blob (204800 bytes) is not in $RUNE_PARAM_BLOB")),
+        "{:?}",
+        result.notes
+    );
+}
+
 #[tokio::test]
 async fn cancel_stops_running_and_queued_targets() {
     let mut text = String::new();

@@ -35,9 +35,20 @@ impl RunDir {
             .rand_bytes(RANDOM_CHARS)
             .permissions(std::fs::Permissions::from_mode(0o700));
         let dir = builder.tempdir_in(root)?;
-        let lock = File::create(dir.path().join(LOCK))?;
-        lock.lock()?;
-        Ok(Self { dir, _lock: lock })
+        let locked =
+            File::create(dir.path().join(LOCK)).and_then(|lock| lock.lock().map(|()| lock));
+        match locked {
+            Ok(lock) => Ok(Self { dir, _lock: lock }),
+            Err(e) => {
+                // Without its lock the sweep would never remove it, and
+                // TempDir's own removal opens the directory, which fails
+                // when descriptors ran out (the likely cause here); unlink
+                // and rmdir need no descriptor.
+                let _ = std::fs::remove_file(dir.path().join(LOCK));
+                let _ = std::fs::remove_dir(dir.path());
+                Err(e)
+            }
+        }
     }
 
     pub fn path(&self) -> &Path {

@@ -5,7 +5,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::{Capabilities, Exit, Finished, Job, Program, Progress, Transport, TransportError};
 
 mod dirs;
+mod fds;
 
 /// A child process in its own group: stdin, live stderr, and a kill that
 /// reaches everything it started.
@@ -121,6 +122,11 @@ impl Local {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // SAFETY: the hook makes only raw system calls into a stack buffer
+        // (see fds.rs), which is async-signal-safe between fork and exec.
+        unsafe {
+            command.pre_exec(fds::close_inherited_on_exec);
+        }
         let mut child = spawn(&mut command)
             .await
             .map_err(|e| TransportError::Spawn(e.to_string()))?;
@@ -177,7 +183,13 @@ async fn supervise(
         let _ = stdin.shutdown().await;
     });
     let overflow = tokio_util::sync::CancellationToken::new();
-    let out_reader = tokio::spawn(read_capped(stdout, job.stdout_limit, overflow.clone()));
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let out_reader = tokio::spawn(read_capped(
+        stdout,
+        job.stdout_limit,
+        overflow.clone(),
+        Arc::clone(&captured),
+    ));
     let err_reader = tokio::spawn(forward_stderr(stderr, progress));
     let (status, killed) = tokio::select! {
         status = child.wait() => (status?, false),
@@ -195,10 +207,18 @@ async fn supervise(
     // The entry is done: whatever it left running in its group goes too.
     kill_group(pgid);
     writer.abort();
-    let (stdout, total) = match tokio::time::timeout(PIPE_GRACE, out_reader).await {
+    // A process that escaped the group (setsid) may hold stdout open after
+    // the entry exited: stop waiting after the grace, but keep what was read,
+    // which is the entry's whole output when it wrote before exiting.
+    match tokio::time::timeout(PIPE_GRACE, out_reader).await {
         Ok(Ok(read)) => read?,
-        _ => (Vec::new(), 0),
-    };
+        Ok(Err(_)) => {}
+        Err(_) => tracing::warn!("stdout stayed open after the plugin exited; using what was read"),
+    }
+    let Captured {
+        kept: stdout,
+        total,
+    } = std::mem::take(&mut *captured.lock().unwrap_or_else(PoisonError::into_inner));
     let _ = tokio::time::timeout(PIPE_GRACE, err_reader).await;
     let exit = match (status.code(), status.signal()) {
         (Some(code), _) => Exit::Code(code),
@@ -208,28 +228,36 @@ async fn supervise(
     Ok((exit, stdout, total, killed))
 }
 
-/// Keeps the first `limit` bytes, reading to EOF so the plugin never blocks
-/// on a full pipe; once more than `limit` arrived it fires `overflow` and
-/// stops, with a total that says so.
-pub(crate) async fn read_capped(
+/// Stdout as read so far, shared with the supervisor so that a reader
+/// abandoned after the grace still hands over what it read.
+#[derive(Debug, Default)]
+struct Captured {
+    kept: Vec<u8>,
+    total: u64,
+}
+
+/// Keeps the first `limit` bytes in `into`, reading to EOF so the plugin
+/// never blocks on a full pipe; once more than `limit` arrived it fires
+/// `overflow` and stops, with a total that says so.
+async fn read_capped(
     mut from: impl AsyncRead + Unpin,
     limit: u64,
     overflow: tokio_util::sync::CancellationToken,
-) -> std::io::Result<(Vec<u8>, u64)> {
-    let mut kept = Vec::new();
-    let mut total: u64 = 0;
+    into: Arc<Mutex<Captured>>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = from.read(&mut buf).await?;
         if n == 0 {
-            return Ok((kept, total));
+            return Ok(());
         }
-        let room = limit.saturating_sub(kept.len() as u64) as usize;
-        kept.extend_from_slice(&buf[..n.min(room)]);
-        total += n as u64;
-        if total > limit {
+        let mut captured = into.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = limit.saturating_sub(captured.kept.len() as u64) as usize;
+        captured.kept.extend_from_slice(&buf[..n.min(room)]);
+        captured.total += n as u64;
+        if captured.total > limit {
             overflow.cancel();
-            return Ok((kept, total));
+            return Ok(());
         }
     }
 }

@@ -35,6 +35,9 @@ if [ "$size" -gt 0 ]; then
   entry="$d/$entry"
 fi
 cd "$d/$work" || { echo 'RUNE1 ERR no working directory'; exit 98; }
+# An installed plugin that is not there would fail with the shell's "not
+# found" and no output, which reads as a broken plugin, not a setup fault.
+[ "$size" -gt 0 ] || command -v "$entry" >/dev/null 2>&1 || { echo "RUNE1 ERR the installed plugin $entry is missing or not executable on this host"; exit 98; }
 @EXPORTS@
 echo "RUNE1 READY $sid $d"
 if [ -x "$entry" ] || [ "$size" -eq 0 ]; then exec "$entry"; else exec bash "$entry"; fi

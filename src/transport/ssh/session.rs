@@ -83,19 +83,36 @@ impl Client {
                 self.refuse(reason, fingerprint);
                 false
             }
-            Verdict::Unknown { other_algorithms } if self.settings.accept_new_host_keys => {
+            // A host with any recorded key is not new: a server that now
+            // offers only another key type is a key change (or a downgrade
+            // by an attacker who lacks the known key), so it is refused
+            // whatever --accept-new-host-keys says.
+            Verdict::Unknown { other_algorithms } if !other_algorithms.is_empty() => {
+                let name = if self.port == 22 {
+                    self.host.clone()
+                } else {
+                    format!("[{}]:{}", self.host, self.port)
+                };
+                let reason = format!(
+                    "host {}:{} offered a {} key but known_hosts has only {} keys for it; \
+                     refusing a key type swap. If the change is expected, remove the old \
+                     entry with ssh-keygen -R '{name}' and connect again",
+                    self.host,
+                    self.port,
+                    key.algorithm(),
+                    other_algorithms.join(", ")
+                );
+                self.refuse(reason, fingerprint);
+                false
+            }
+            Verdict::Unknown { .. } if self.settings.accept_new_host_keys => {
                 let file = &self.settings.rune_known_hosts;
                 if let Err(e) = known_hosts::append(file, &self.host, self.port, key) {
                     self.refuse(format!("cannot record the new host key: {e}"), fingerprint);
                     return false;
                 }
-                let also = if other_algorithms.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (also known as {})", other_algorithms.join(", "))
-                };
                 let note = format!(
-                    "accepted new host key {fingerprint} ({}) for {}:{}{also}, saved to {}",
+                    "accepted new host key {fingerprint} ({}) for {}:{}, saved to {}",
                     key.algorithm(),
                     self.host,
                     self.port,
@@ -106,17 +123,9 @@ impl Client {
                 }
                 true
             }
-            Verdict::Unknown { other_algorithms } => {
-                let also = if other_algorithms.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; known_hosts has only {} keys for it",
-                        other_algorithms.join(", ")
-                    )
-                };
+            Verdict::Unknown { .. } => {
                 let reason = format!(
-                    "unknown host {}:{} ({}{also}); verify the fingerprint, then pass --accept-new-host-keys",
+                    "unknown host {}:{} ({}); verify the fingerprint, then pass --accept-new-host-keys",
                     self.host,
                     self.port,
                     key.algorithm()

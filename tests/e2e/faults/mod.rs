@@ -11,6 +11,7 @@
 //! another test's (or another agent's) processes.
 
 mod fanout;
+mod fd_limit;
 mod journal;
 mod sigkill;
 

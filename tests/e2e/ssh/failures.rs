@@ -163,6 +163,46 @@ async fn a_changed_host_key_is_always_refused() {
     );
 }
 
+/// A host known by an ECDSA key that now offers only ed25519 is a key
+/// change, not a new host: --accept-new-host-keys must not learn it.
+#[tokio::test]
+async fn a_key_type_swap_is_refused_even_when_accepting_new_keys() {
+    let env = Env::start(1);
+    let other = env.farm.new_client_key("old-ecdsa", "ecdsa", None, false);
+    let old = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let mut fields = old.split_whitespace();
+    let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+    let host = &env.farm.hosts()[0];
+    std::fs::write(
+        env.ssh_dir().join("known_hosts"),
+        format!("[{}]:{} {kind} {blob}\n", host.addr, host.port),
+    )
+    .unwrap();
+    let mut settings = env.settings();
+    settings.accept_new_host_keys = true;
+    let report = run_on(
+        &env,
+        env.mediator(settings),
+        &shipped_catalog(),
+        noop_on("ssh-1"),
+    )
+    .await;
+    let result = &report.results[0];
+    assert_eq!(eps_code(result), code::HOST_KEY, "{}", reason(result));
+    let why = reason(result);
+    assert!(
+        why.contains(&format!("host {}:{}", host.addr, host.port)),
+        "{why}"
+    );
+    assert!(why.contains("offered a ssh-ed25519 key"), "{why}");
+    assert!(why.contains("only ecdsa-sha2-nistp256 keys"), "{why}");
+    assert!(why.contains("ssh-keygen -R"), "{why}");
+    assert!(
+        !env.home.path().join("rune_known_hosts").exists(),
+        "nothing was learned"
+    );
+}
+
 #[tokio::test]
 async fn a_closed_port_is_a_network_error_at_once() {
     let env = Env::start(1);

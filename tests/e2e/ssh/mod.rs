@@ -4,6 +4,7 @@
 
 mod banner;
 mod failures;
+mod params;
 mod runs;
 
 use std::path::{Path, PathBuf};
