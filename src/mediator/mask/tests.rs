@@ -93,6 +93,8 @@ fn a_secret_split_across_chunks_is_masked_in_lines_and_tail() {
 /// as in a run; the best of five rounds, variants interleaved.
 #[test]
 #[ignore = "a measurement, not a check"]
+// Its whole point is the numbers it prints for whoever runs it by hand.
+#[allow(clippy::print_stdout)]
 fn mask_throughput_on_10_mib_of_stderr() {
     let clean = "a stderr line of the flood, with some text around it....\n";
     let leaky = "a stderr line that echoes s3cret-value-one in the middle\n";
